@@ -1,0 +1,55 @@
+"""The ``lofte`` command line.
+
+Each subcommand lives in ``scheduler/commands/<name>.py`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable
+``(args) -> int``. Errors a user can fix are raised as ``UserError`` with a
+Swedish message; they print without a traceback and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["COMMANDS", "UserError", "main"]
+
+#: Subcommand modules under scheduler.commands, in the order ``lofte --help`` lists them.
+COMMANDS = ["parse"]
+
+
+class UserError(Exception):
+    """Something the user can fix; the message is Swedish and says what and where."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lofte",
+        description="Löfte håller medborgarlöften: regler, planer, kalenderflöden och påminnelser.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="KOMMANDO")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"scheduler.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Swedish text on any terminal, pipe or Windows console.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"lofte: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

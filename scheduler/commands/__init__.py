@@ -1,0 +1,1 @@
+"""One module per ``lofte`` subcommand; each has ``register(subparsers)``."""

@@ -1,0 +1,66 @@
+"""``lofte parse``: show how a Swedish activity sentence is understood.
+
+``lofte parse TEXT`` prints a readable Swedish explanation; ``--json`` prints the
+contract of ``rule-json.md``; ``-`` reads one sentence a line from standard input
+and answers one line each, in order (JSON Lines with ``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from rules import Kind, parse_sv
+from rules.explain_sv import describe_sv
+from scheduler.cli import UserError
+
+if TYPE_CHECKING:
+    from rules.model import Rule
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "parse",
+        help="tolka en aktivitetsmening",
+        description="Visa hur Löfte förstår en mening ur ett medborgarlöfte.",
+    )
+    p.add_argument("text", nargs="+", help="meningen, eller - för en mening per rad på standard in")
+    p.add_argument("--json", action="store_true", help="skriv regeln som JSON (rule-json.md)")
+    p.add_argument("--today", type=_date, default=None, help="referensdatum ÅÅÅÅ-MM-DD (standard: i dag)")
+    p.set_defaults(func=run)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ogiltigt datum {value!r}, skriv ÅÅÅÅ-MM-DD") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    # The CLI is the shell: it may read the clock; the core takes `today` as a parameter.
+    today: dt.date = args.today or dt.date.today()  # noqa: DTZ011 - a calendar date in local time is meant
+    if args.text == ["-"]:
+        for lineno, line in enumerate(sys.stdin, start=1):
+            text = line.rstrip("\r\n")
+            _emit(parse_sv(text, today=today), as_json=args.json, lineno=lineno)
+        return 0
+    text = " ".join(args.text)
+    if not text.strip():
+        raise UserError("ingen text att tolka: skriv en mening, eller - för att läsa från standard in")
+    rule = parse_sv(text, today=today)
+    _emit(rule, as_json=args.json, lineno=None)
+    return 0
+
+
+def _emit(rule: Rule, *, as_json: bool, lineno: int | None) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(rule.to_json(), ensure_ascii=False) + "\n")
+        return
+    prefix = f"rad {lineno}: " if lineno is not None else ""
+    sys.stdout.write(prefix + describe_sv(rule) + "\n")
+    if rule.kind is Kind.UNTIMED and not rule.text.strip():
+        sys.stdout.write("  (tom rad: inget att tolka)\n")
