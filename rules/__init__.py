@@ -12,22 +12,62 @@ from rules.errors import (
     RuleValueError,
 )
 from rules.explain_sv import explain_sv
+from rules.holidays_se import WorkCalendar, klamdagar, swedish_holidays
 from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window
 from rules.parse_sv import parse_sv
+from rules.periods import (
+    PeriodRequirement,
+    PeriodSpan,
+    available_share,
+    default_available,
+    local_to_utc,
+    periods,
+    required_in,
+    requirements,
+    utc_range,
+)
+from rules.school import (
+    Break,
+    SchoolCalendar,
+    Term,
+    TermKind,
+    canonical_lan,
+    estimated_school_calendar,
+    parse_school_calendar,
+)
 
 __all__ = [
+    "Break",
     "CalendarFileError",
     "Kind",
     "Measure",
     "NaiveDatetimeError",
     "Period",
+    "PeriodRequirement",
+    "PeriodSpan",
     "PlanError",
     "Quota",
     "Rule",
     "RuleError",
     "RuleValueError",
+    "SchoolCalendar",
+    "Term",
+    "TermKind",
     "Unit",
     "Window",
+    "WorkCalendar",
+    "available_share",
+    "canonical_lan",
+    "default_available",
+    "estimated_school_calendar",
     "explain_sv",
+    "klamdagar",
+    "local_to_utc",
+    "parse_school_calendar",
     "parse_sv",
+    "periods",
+    "required_in",
+    "requirements",
+    "swedish_holidays",
+    "utc_range",
 ]

@@ -1,14 +1,984 @@
-"""Swedish activity sentence -> Rule (work in progress)."""
+"""Swedish activity sentence → :class:`~rules.model.Rule`.
+
+The parser reads a sentence the way a coordinator does, in passes over a
+*folded* copy of the text (lower case, no diacritics; see ``sv_lexicon.fold``):
+
+1. **Clean**: strip markdown, bullets and odd spacing; lift a trailing responsible
+   marker ("/ **Polisen**", "(Kommunen och polisen)").
+2. **Dates**: windows ("under perioden mars 2022 – maj 2022", "under 2019",
+   "under hösten 2025", "vecka 44", "från 1 oktober 2025 till och med februari 2026",
+   "två (2) år framåt från det att de tecknas") and deadlines ("senast i november 2019",
+   "i oktober", "fram till och med den 15 december"). A missing year means the next
+   occurrence on or after ``today``.
+3. **Noise**: numbers that are not counts are blanked out: years, dates, "årskurs 8",
+   "kl. 21–01", "väg 225", "två (2) år", "varav ..." sub-quotas.
+4. **Period**: "per termin", "i månaden", "om året", "/vecka", "varannan vecka",
+   "var tredje månad", "årligen", "kvartalsvis", "varje år".
+5. **Per entity**: "per termin och högstadieskola", "per skola och termin",
+   "på varje högstadieskola", "på respektive tätort", "på kommunens två högstadieskolor".
+6. **Count**: "minst 3", "högst två", "2-3", "två till tre", "minst en och högst två",
+   "cirka 5", "1 200 timmar", "tre–fyra dagar", "vid åtta tillfällen"; a frequency
+   word without a number ("årligen") means once.
+7. **Kind**: conditional ("vid behov", "om läget medger"), event ("i samband med",
+   "vid varje föräldramöte", "inför sommarlovet"), vague ("regelbundet", "ett antal"),
+   else quota when something is counted, else untimed.
+8. **Responsible**: the trailing marker, else the subject: a list of parties at the start
+   ("Polisen och Hagfors kommun lovar att") or right after the finite verb of a
+   sentence that opens with an adverbial ("Under 2025 genomför kommunen ...").
+
+Recognised spans are replaced by spaces of the same length, so later passes do
+not read a date's digits as a count and positions keep pointing into the text.
+``parse_sv`` never raises: any text gives a Rule, and a text that is not
+understood gives kind ``untimed`` with no quota.
+"""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import re
+from dataclasses import dataclass, field
 
-from rules.model import Kind, Rule
+from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window
+from rules.sv_lexicon import (
+    ENTITY_HEADS,
+    FREQ_ADVERBS,
+    MONTHS,
+    NUMWORD_RE,
+    ORDINALS,
+    UNIT_BY_WORD,
+    WEEKDAYS,
+    fold,
+    lemma_plural,
+    lemma_singular,
+    number_value,
+)
+from rules.typos import correct_typos
 
-__all__ = ["parse_sv"]
+__all__ = ["MAX_TEXT", "parse_sv"]
+
+#: longer input is not one activity sentence: it is reported as untimed, unread.
+MAX_TEXT = 4000
+
+_SP = r"[ ]+"
+_NUM = rf"(?:\d{{1,3}}(?: \d{{3}})+(?!\d)|\d+|{NUMWORD_RE})"
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+_FULL_MONTH = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
+_YEAR = r"(?:19|20)\d{2}"
+
+
+def _w(pattern: str) -> str:
+    """Wrap a pattern so it only matches whole words."""
+    return rf"(?<![\w]){pattern}(?![\w])"
+
+
+def _c(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+# --- state ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Work:
+    original: str  # cleaned text (markdown stripped, whitespace folded), same length as `f`
+    f: str  # folded, for names
+    s: str  # folded and typo-corrected; recognised spans get blanked
+    today: dt.date
+    window: Window | None = None
+    deadline: dt.date | None = None
+    signing_start: bool = False
+    lov: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def blank(self, m: re.Match[str], group: int | str = 0) -> None:
+        a, b = m.span(group)
+        self.s = self.s[:a] + " " * (b - a) + self.s[b:]
+
+
+# --- cleaning ------------------------------------------------------------------------------
+
+_MD = _c(r"\*\*|__|`|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|^#+ |\\")
+_BULLET = _c(r"^\s*(?:[-•*–·]|\d{1,2}[.)])\s+")
+_SPACES = _c(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_DASHES = str.maketrans({"—": "–", "‒": "–", "−": "–", "‐": "-", "‑": "-", "\u00ad": None, "\ufeff": None})
+_CONTROL = _c(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(text: str) -> str:
+    t = _CONTROL.sub(" ", text.translate(_DASHES))
+    t = _MD.sub("", t)
+    t = _SPACES.sub(" ", t).strip()
+    t = _BULLET.sub("", t)
+    return t
+
+
+# --- responsible parties -------------------------------------------------------------------
+
+# Heads of organisational nouns (folded), matched at the end of a word so compounds
+# count ("kommunpolisen", "socialförvaltningen"), in indefinite, definite and plural forms.
+_PARTY_HEADS = (
+    "polis", "kommun", "socialtjanst", "raddningstjanst", "hemtjanst", "tjanst", "forvaltning",
+    "skola", "skolan", "skolor", "faltgrupp", "grupp", "faltassistent", "faltarbetare", "faltsekreterare",
+    "fritidsgard", "fritidsledare", "trygghetsrad", "rad", "skolskoterska", "kurator", "elevhalsa",
+    "ordningsvakt", "trygghetsvard", "namnd", "styrelse", "fullmaktige", "bostadsbolag", "enhet",
+    "avdelning", "region", "lansstyrelse", "polisomrade", "lokalpolisomrade", "lpo", "samordnare",
+    "kommunledning", "vaktbolag", "fritidsforvaltning", "socialsekreterare",
+)
+_PARTY_SUFFIXES = ("", "en", "et", "n", "na", "er", "erna", "ar", "arna", "or", "orna", "t")
+
+
+def _party_forms(head: str) -> set[str]:
+    if head.endswith("a"):  # skolsköterska: -n, -or, -orna
+        stem = head[:-1]
+        return {head, head + "n", stem + "or", stem + "orna"}
+    return {head + s for s in _PARTY_SUFFIXES}
+
+
+_PARTY_WORDS = {form for h in _PARTY_HEADS for form in _party_forms(h)}
+_NOT_PARTIES = {
+    "rad", "radet", "grupp", "gruppen", "tjanst", "tjansten", "enhet", "enheten", "tjanster", "rader",
+    "polisar", "radgivning", "kommuner", "skolorna", "polisers", "grupper",
+}
+# Words after which a party is the object of a preposition, not the subject.
+_PREPOSITIONS = {
+    "med", "mellan", "av", "for", "till", "fran", "pa", "i", "vid", "hos", "mot", "om", "under", "over",
+    "genom", "bland", "at", "inom", "utanfor", "efter", "fore", "infor", "kring", "runt", "utan",
+    "enligt", "via", "och", "samt", "eller", "som", "an", "en", "ett", "den", "det", "de", "denna",
+    "varje", "alla", "samtliga", "dess", "deras", "sin", "sina", "sitt", "hela", "bade", "hur",
+}
+_NAME_WORD = r"[A-ZÅÄÖÉ][\w-]*"
+_PARTY_ADJECTIVES = {"tekniska", "sociala", "lokala", "kommunala", "regionala", "centrala", "gemensamma"}
+_MODALS = {"ska", "skall", "kan", "bor", "maste", "far", "vill", "kommer", "lovar", "avser", "tanker"}
+_TRAILING_SLASH = _c(r"/\s*([^/()]{2,80}?)\s*\.?\s*$")
+_TRAILING_PAREN = _c(r"\(\s*(?:ansvarig[a]?:?\s*)?([^()]{2,80}?)\s*\.?\s*\)\s*\.?\s*$", )
+_ANSVARIG = _c(r"(?i)\bansvarig[a]?\s*(?:part(?:er)?|enhet(?:er)?)?\s*:\s*([^.;()]{2,80})")
+_LIST_SPLIT = _c(r"\s*(?:,|\boch\b|\bsamt\b|&|\+)\s*")
+_TOKEN = _c(r"[\w][\w-]*|[^\w\s]")
+
+
+def _is_party_word(folded_word: str) -> bool:
+    w = folded_word.strip("-")
+    if w in _NOT_PARTIES:
+        return False
+    if w in _PARTY_WORDS:
+        return True
+    # compounds: "kommunpolisen", "socialforvaltningen", "ssp-gruppen"
+    return any(w.endswith(h) and len(w) > len(h) + 2 for h in _PARTY_WORDS if len(h) >= 6)
+
+
+def _cap(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _party_item(item: str) -> str | None:
+    """One conjunct of a party list, as a name, or None when it is not a party."""
+    words = item.split()
+    if not words or len(words) > 4:
+        return None
+    folded = [fold(w) for w in words]
+    if len(words) == 1:
+        return _cap(words[0]) if _is_party_word(folded[0]) else None
+    # "Hagfors kommun", "Örkelljunga kommun"
+    if folded[-1] in ("kommun", "stad", "region") and all(re.fullmatch(_NAME_WORD, w) for w in words[:-1]):
+        return _cap(" ".join(words))
+    # "Lokalpolisområde Klippan", "lpo Torsby", "Region Skåne"
+    if folded[0] in ("lokalpolisomrade", "lpo", "polisomrade", "region", "polisregion") and all(
+        re.fullmatch(_NAME_WORD, w) for w in words[1:]
+    ):
+        return _cap(" ".join(words))
+    # "Socialtjänstens fältgrupp", "tekniska förvaltningen": owners and adjectives before the head
+    if _is_party_word(folded[-1]) and len(words) <= 3 and all(
+        (w.endswith("s") and not w.endswith("ss") and len(w) > 4) or w in _PARTY_ADJECTIVES for w in folded[:-1]
+    ):
+        return _cap(" ".join(words))
+    return None
+
+
+def _party_list(text: str) -> list[str] | None:
+    """A whole text that is a list of parties ("Kommunen och polisen"), else None."""
+    items = [i for i in _LIST_SPLIT.split(text.strip(" .:;")) if i]
+    if not items:
+        return None
+    names = [_party_item(i) for i in items]
+    if any(n is None for n in names):
+        return None
+    return _dedupe([n for n in names if n])
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for n in names:
+        k = n.lower()
+        if k not in seen:
+            seen.add(k)
+            out.append(n)
+    return out
+
+
+def _split_trailing_responsible(text: str) -> tuple[str, list[str]]:
+    """Lift "/ Polisen", "(Kommunen och polisen)" or "Ansvarig: X" off the text."""
+    for rx in (_TRAILING_SLASH, _TRAILING_PAREN):
+        m = rx.search(text)
+        if m:
+            names = _party_list(m.group(1))
+            if names:
+                return text[: m.start()].rstrip(" ./"), names
+    m = _ANSVARIG.search(text)
+    if m:
+        names = _party_list(m.group(1))
+        if names:
+            return (text[: m.start()] + text[m.end():]).strip(" ./"), names
+    return text, []
+
+
+def _subject_parties(original: str, folded: str) -> list[str]:
+    """The parties in subject position, or an empty list."""
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(original)]
+    words = [folded[a:b] for a, b in tokens]
+    if not tokens:
+        return []
+    # "Representanter från kommunförvaltningen kommer att ..."
+    if words[0] in ("representanter", "foretradare", "personal", "medarbetare") and len(words) > 2 and words[1] in (
+        "fran", "for", "inom", "pa", "vid"
+    ):
+        found = _party_run(original, tokens, words, 2)
+        if found:
+            return found
+    found = _party_run(original, tokens, words, 0)
+    if found:
+        return found
+    # V2 order after a fronted adverbial or clause: "Under 2025 genomför kommunen ..."
+    for i in range(1, len(words)):
+        prev = words[i - 1]
+        if prev in _PREPOSITIONS or words[i] in _PREPOSITIONS or number_value(prev) is not None:
+            continue
+        if prev not in _MODALS and not (prev.endswith("r") and prev.isalpha() and len(prev) > 2):
+            continue  # V2: the subject follows the finite verb (present tense ends in -r)
+        found = _party_run(original, tokens, words, i)
+        if found:
+            return found
+    return []
+
+
+def _party_run(original: str, tokens: list[tuple[int, int]], words: list[str], i: int) -> list[str]:
+    """Parse a coordinated list of parties starting at token i; [] when none starts there."""
+    names: list[str] = []
+    while i < len(words):
+        item = None
+        for n in (3, 2, 1):  # the longest item first: "lokalpolisområde Ängelholm"
+            if i + n > len(words):
+                continue
+            if any(not words[k][:1].isalnum() for k in range(i, i + n)):
+                continue
+            a, b = tokens[i][0], tokens[i + n - 1][1]
+            item = _party_item(original[a:b])
+            if item:
+                # a genitive head ("kommunens") is an owner, not a party
+                if words[i + n - 1].endswith("s") and not words[i + n - 1].endswith("ss"):
+                    item = None
+                    continue
+                i += n
+                break
+        if not item:
+            break
+        names.append(item)
+        if i < len(words) and words[i] in (",", "och", "samt", "&"):
+            i += 1
+            continue
+        break
+    if not names:
+        return []
+    # "Skolan ska ...": the list must be followed by a verb-like word, not a preposition phrase
+    # that makes it part of a longer noun phrase ("Polisen i Ekeby" is fine, "Kommunens ..." was refused).
+    return _dedupe(names)
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _safe_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _DateExpr:
+    """A date expression before its year is known: a day, a month or a year."""
+
+    year: int | None
+    month: int | None
+    day: int | None
+
+    def resolve(self, today: dt.date, *, not_before: dt.date | None = None) -> tuple[dt.date, dt.date] | None:
+        """(first, last) day it names; a missing year is the next occurrence on or after `today`."""
+        ref = not_before or today
+        if self.month is None:
+            if self.year is None:
+                return None
+            return dt.date(self.year, 1, 1), dt.date(self.year, 12, 31)
+        year = self.year
+        if year is None:
+            year = ref.year
+            first = _safe_date(year, self.month, self.day or 1)
+            last_day = _safe_date(year, self.month, self.day) if self.day else _month_end(year, self.month)
+            if first is None or last_day is None or last_day < ref:
+                year += 1
+        if self.day is None:
+            return dt.date(year, self.month, 1), _month_end(year, self.month)
+        d = _safe_date(year, self.month, self.day)
+        return (d, d) if d else None
+
+
+_DATE_ISO = rf"(?P<iy>{_YEAR})-(?P<im>\d{{2}})-(?P<id>\d{{2}})"
+_DATE_DM = rf"(?:den{_SP})?(?P<dd>\d{{1,2}})(?::[ae])?{_SP}(?P<dm>{_MONTH})\.?(?:{_SP}(?P<dy>{_YEAR}))?"
+_DATE_MY = rf"(?P<mm>{_FULL_MONTH}|{_MONTH}\.?(?={_SP}{_YEAR}))(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"
+_DATE_Y = rf"(?:(?:ar|aret){_SP})?(?P<yy>{_YEAR})(?![-/]\d)"
+_DATE = rf"(?:{_DATE_ISO}|{_DATE_DM}|{_DATE_MY}|{_DATE_Y})"
+
+
+def _date_expr(m: re.Match[str], suffix: str = "") -> _DateExpr | None:
+    g = m.groupdict()
+    if g.get("iy" + suffix):
+        return _DateExpr(int(g["iy" + suffix]), int(g["im" + suffix]), int(g["id" + suffix]))
+    if g.get("dd" + suffix):
+        y = g.get("dy" + suffix)
+        return _DateExpr(int(y) if y else None, MONTHS[g["dm" + suffix].rstrip(".")], int(g["dd" + suffix]))
+    if g.get("mm" + suffix):
+        y = g.get("my" + suffix)
+        return _DateExpr(int(y) if y else None, MONTHS[g["mm" + suffix].rstrip(".")], None)
+    if g.get("yy" + suffix):
+        return _DateExpr(int(g["yy" + suffix]), None, None)
+    return None
+
+
+def _suffixed(pattern: str, suffix: str) -> str:
+    return re.sub(r"\(\?P<(\w+)>", lambda m: f"(?P<{m.group(1)}{suffix}>", pattern)
+
+
+_D1, _D2 = _suffixed(_DATE, "1"), _suffixed(_DATE, "2")
+_RANGE_START = r"(?:fran(?: och med)?|fr\.? ?o\.? ?m\.?|mellan|under perioden|under tiden|perioden|pabor\w+|borjar|startar|under|galler|avser)"
+_RANGE_SEP = (
+    r"(?:[ ]?[–-][ ]?|[ ]+(?:till och med|t\.? ?o\.? ?m\.?|tom|till|fram till och med)[ ]+"
+    r"|[ ]+(?:och|samt)(?:[ ]+\w+){0,3}?[ ]+(?:till och med|t\.? ?o\.? ?m\.?|till)[ ]+)"
+)
+_RX_RANGE = _c(_w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"))
+_RX_MELLAN = _c(_w(rf"mellan{_SP}{_D1}{_SP}och{_SP}{_D2}"))
+_RX_YEARS_AND = _c(_w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"))
+_RX_UNDER_YEAR = _c(_w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"))
+_RX_UNDER_MONTH = _c(_w(rf"under{_SP}(?:hela{_SP})?(?P<m>{_FULL_MONTH})(?:{_SP}manad)?(?:{_SP}(?P<y>{_YEAR}))?"))
+_SEASONS = {
+    "hosten": ((8, 1), (12, 31)), "hostterminen": ((8, 1), (12, 31)), "varen": ((1, 1), (6, 30)),
+    "varterminen": ((1, 1), (6, 30)), "sommaren": ((6, 1), (8, 31)), "vintern": ((12, 1), (2, 28)),
+}
+_RX_SEASON = _c(_w(rf"(?:(?P<under>under|i){_SP})?(?:hela{_SP})?(?P<s>{'|'.join(_SEASONS)})(?:{_SP}(?P<y>{_YEAR}))?"))
+_RX_WEEK = _c(_w(rf"(?:under{_SP}|i{_SP})?(?:vecka|v\.?)[ ]?(?P<w>\d{{1,2}})(?:{_SP}(?:ar{_SP})?(?P<y>{_YEAR}))?"))
+_RX_DURATION = _c(
+    _w(
+        rf"(?:under{_SP})?(?P<n>{_NUM})(?:{_SP}\(\d+\))?{_SP}(?P<u>ar|manader)(?:{_SP}framat)?{_SP}"
+        rf"(?:fran|efter)(?:{_SP}(?:det att|att|och med|dagen for|dagen da))?[^.;]{{0,40}}?"
+        r"(?:under)?(?:tecknas|tecknades|tecknats|undertecknandet|signeras|signerades|tecknandet)"
+    )
+)
+_RX_SIGNING_START = _c(r"(?:borjar|borja)\s+galla\s+(?:nar|fran|da)[^.;]{0,30}?(?:under)?tecknat")
+_RX_DEADLINE_DAY = _c(
+    _w(rf"(?:senast|fram till och med|till och med|t\.? ?o\.? ?m\.?|fram till|innan|fore)(?:{_SP}den)?{_SP}{_DATE}")
+)
+_RX_DEADLINE_MONTH = _c(_w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"))
+_RX_START_ONLY = _c(_w(rf"(?:fran och med|fr\.? ?o\.? ?m\.?|fran|med start|fran den){_SP}(?:den{_SP})?{_DATE}"))
+_RX_ANY_DATE = _c(_w(_DATE))
+_RX_NAMED_LOV = _c(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
+
+
+def _extract_dates(w: _Work) -> None:
+    s, today = w.s, w.today
+    # Signing-anchored validity: "under två (2) år framåt från det att de tecknas".
+    m = _RX_DURATION.search(s)
+    if m:
+        n = number_value(m.group("n"))
+        if n and n < 20:
+            months = n * 12 if m.group("u") == "ar" else n
+            end = _add_months(today, months) - dt.timedelta(days=1)
+            w.window = Window(start=today, end=end)
+            w.blank(m)
+    if _RX_SIGNING_START.search(w.s):
+        w.signing_start = True
+    # Explicit ranges: "2022-03-01 – 2022-05-31", "mars 2022 – maj 2022", "från 1 oktober 2025 t.o.m. feb 2026".
+    for rx in (_RX_RANGE, _RX_MELLAN):
+        m = rx.search(w.s)
+        if m and w.window is None:
+            a, b = _date_expr(m, "1"), _date_expr(m, "2")
+            if a and b:
+                win = _resolve_range(a, b, today)
+                if win:
+                    w.window = win
+                    w.blank(m)
+    if w.window is None:
+        m = _RX_YEARS_AND.search(w.s)
+        if m:
+            y1, y2 = int(m.group("y1")), int(m.group("y2"))
+            if y1 <= y2:
+                w.window = Window(start=dt.date(y1, 1, 1), end=dt.date(y2, 12, 31))
+                w.blank(m)
+    if w.window is None:
+        m = _RX_UNDER_YEAR.search(w.s)
+        if m:
+            y = int(m.group("y"))
+            w.window = Window(start=dt.date(y, 1, 1), end=dt.date(y, 12, 31))
+            w.blank(m)
+    if w.window is None:
+        m = _RX_UNDER_MONTH.search(w.s)
+        if m:
+            span = _DateExpr(int(m.group("y")) if m.group("y") else None, MONTHS[m.group("m")], None).resolve(today)
+            if span:
+                w.window = Window(start=span[0], end=span[1])
+                w.blank(m)
+    if w.window is None:
+        m = _RX_SEASON.search(w.s)
+        if m and (m.group("under") or m.group("y")):
+            w.window = _season(m.group("s"), int(m.group("y")) if m.group("y") else None, today)
+            w.blank(m)
+    if w.window is None:
+        m = _RX_WEEK.search(w.s)
+        if m:
+            win = _iso_week(int(m.group("w")), int(m.group("y")) if m.group("y") else None, today)
+            if win:
+                w.window = win
+                w.blank(m)
+    m = _RX_NAMED_LOV.search(w.s)
+    if m:
+        lov = m.group("lov")
+        w.lov = {"hostlovet": "höstlov", "sportlovet": "sportlov", "pasklovet": "påsklov", "jullovet": "jullov",
+                 "sommarlovet": "sommarlov", "vinterlovet": "sportlov", "laslovet": "höstlov"}[lov]
+    # Deadlines: "senast den 15 maj 2025", "fram till och med den 15 december", "senast i oktober".
+    m = _RX_DEADLINE_DAY.search(w.s)
+    if m:
+        expr = _date_expr(m)
+        span = expr.resolve(today) if expr else None
+        if span:
+            if w.signing_start and w.window is None:
+                w.window = Window(start=today, end=span[1]) if span[1] >= today else None
+            elif w.window is None or w.deadline is None:
+                w.deadline = span[1]
+            w.blank(m)
+    if w.deadline is None and w.window is None:
+        m = _RX_DEADLINE_MONTH.search(w.s)
+        if m:
+            span = _DateExpr(int(m.group("my")) if m.group("my") else None, MONTHS[m.group("mm")], None).resolve(today)
+            if span:
+                w.deadline = span[1]
+                w.blank(m)
+    # "Från och med 1 april 2026 gäller ..." (start only): no window, but not a count either.
+    for m in _RX_START_ONLY.finditer(w.s):
+        w.blank(m)
+    for m in _RX_ANY_DATE.finditer(w.s):
+        w.blank(m)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    y, mth = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, mth + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _resolve_range(a: _DateExpr, b: _DateExpr, today: dt.date) -> Window | None:
+    if a.year is None and b.year is not None:
+        # "15 januari och pågå till och med 30 juni 2026": the start year comes from the end.
+        b_span = b.resolve(today)
+        if not b_span:
+            return None
+        for year in (b_span[0].year, b_span[0].year - 1):
+            a_span = _DateExpr(year, a.month, a.day).resolve(today)
+            if a_span and a_span[0] <= b_span[1]:
+                return Window(start=a_span[0], end=b_span[1])
+        return None
+    a_span = a.resolve(today)
+    if not a_span:
+        return None
+    b_span = b.resolve(today, not_before=a_span[0]) if b.year is None else b.resolve(today)
+    if not b_span or b_span[1] < a_span[0]:
+        return None
+    return Window(start=a_span[0], end=b_span[1])
+
+
+def _season(name: str, year: int | None, today: dt.date) -> Window:
+    (m1, d1), (m2, d2) = _SEASONS[name]
+    crosses = (m2, d2) < (m1, d1)
+    if year is None:
+        year = today.year
+        end_year = year + 1 if crosses else year
+        if _safe_date(end_year, m2, d2) and dt.date(end_year, m2, d2 if m2 != 2 else 28) < today:
+            year += 1
+    end_year = year + 1 if crosses else year
+    end = _month_end(end_year, m2) if m2 == 2 else dt.date(end_year, m2, d2)
+    return Window(start=dt.date(year, m1, d1), end=end)
+
+
+def _iso_week(week: int, year: int | None, today: dt.date) -> Window | None:
+    if not 1 <= week <= 53:
+        return None
+    years = [year] if year else [today.year, today.year + 1]
+    for y in years:
+        try:
+            monday = dt.date.fromisocalendar(y, week, 1)
+        except ValueError:
+            continue
+        if year or monday + dt.timedelta(days=6) >= today:
+            return Window(start=monday, end=monday + dt.timedelta(days=6))
+    return None
+
+
+# --- numbers that are not counts -----------------------------------------------------------
+
+_NOISE = [
+    _c(_w(r"(?:kl\.?|klockan)[ ]?\d{1,2}(?:[.:]\d{2})?(?:[ ]?[–-][ ]?\d{1,2}(?:[.:]\d{2})?)?")),
+    _c(_w(r"\d{1,2}[.:]\d{2}(?:[ ]?[–-][ ]?\d{1,2}[.:]\d{2})?")),
+    _c(_w(rf"(?:arskurs|ak|arskurserna|klass|klasserna|grupp|hus|rum|nr|nummer|kapitel|kap\.?|§|paragraf|sfs|punkt|steg|niva|fas|etapp|del){_SP}?\d+(?:[ ]?(?:[–-]|och|till)[ ]?\d+)?")),
+    _c(_w(r"(?:vag|riksvag|lansvag|rv|lv|e)[ ]?\d{1,4}")),
+    _c(r"\(\s*\d+\s*\)"),
+    _c(_w(rf"{_YEAR}[/–-](?:{_YEAR}|\d{{2}})")),
+    _c(_w(_YEAR)),
+    _c(_w(r"\d+(?:[,.]\d+)?[ ]?(?:%|procent|kr|kronor|sek|mkr|tkr|meter|m|km|km/h|kilometer|ar gamla?|-aring\w*|aring\w*)")),
+    _c(_w(r"\d+[.,]\d+")),
+    _c(_w(r"\d+:(?![ae]\b)\w+")),
+    _c(r"\b\d+-\w*arig\w*"),
+]
+_VARAV = _c(r",?\s*\bvarav\b[^.;]*")
+
+
+def _blank_noise(w: _Work) -> None:
+    for rx in _NOISE:
+        for m in rx.finditer(w.s):
+            w.blank(m)
+    m = _VARAV.search(w.s)
+    if m:
+        w.blank(m)
+
+
+# --- periods -------------------------------------------------------------------------------
+
+_UNIT_ALT = "|".join(re.escape(u).replace(r"\ ", " ") for u in sorted(UNIT_BY_WORD, key=len, reverse=True))
+_DEFINITE = {"dagen", "veckan", "manaden", "kvartalet", "tertialet", "halvaret", "terminen", "lasaret", "aret", "kalenderaret", "dygnet"}
+_RX_EVERY_N = _c(
+    _w(
+        rf"(?:(?:var|vart)[ ]?(?:annan|annat)|var(?:t)?{_SP}(?P<ord>{'|'.join(ORDINALS)}|\d+:?[ae]?)|varannan|vartannat)"
+        rf"{_SP}(?P<u>{_UNIT_ALT})"
+    )
+)
+_RX_PER_UNIT = _c(_w(rf"(?P<p>per|i|om|varje|var|vart|a|pr\.?|/)[ ]?(?P<u>{_UNIT_ALT})(?![\w-])"))
+_RX_SLASH_UNIT = _c(rf"(?<=\w)/[ ]?(?P<u>{_UNIT_ALT})(?![\w-])")
+_RX_PER_ENT_AND_UNIT = _c(_w(rf"(?:per|varje){_SP}(?P<e>[a-z][\w-]*){_SP}och{_SP}(?P<u>{_UNIT_ALT})"))
+_RX_UNDER_UNIT = _c(_w(r"under(?: hela)? (?P<u>aret|terminen|lasaret|manaden|veckan|kvartalet|halvaret|tertialet)"))
+_RX_FREQ_ADV = _c(_w(rf"(?P<a>{'|'.join(FREQ_ADVERBS)})"))
+_RX_WEEKDAY = _c(
+    _w(rf"(?:(?P<v>varje|var|varannan|pa)[ ])?(?P<d>{'|'.join(WEEKDAYS)})(?P<pl>ar|arna|en)?")
+)
+_RX_AVERAGE = _c(_w(r"i (?:genom)?snitt(?: over (?:aret|terminen|lasaret|perioden|halvaret))?|i medeltal|i medel|i genomsnitt|genomsnittligt?"))
+_RX_HELG = _c(_w(r"(?:varje|per|var)[ ](?P<x>helg|kvall|vardag)"))
+
+
+@dataclass(slots=True)
+class _PeriodHit:
+    period: Period
+    implies_once: bool  # a frequency word: "årligen" means once a year without a number
+
+
+def _extract_period(w: _Work) -> _PeriodHit | None:
+    s = w.s
+    m = _RX_EVERY_N.search(s)
+    if m:
+        unit = UNIT_BY_WORD[m.group("u")]
+        ordinal = m.group("ord")
+        every = 2
+        if ordinal:
+            every = ORDINALS.get(ordinal) or int(re.sub(r"\D", "", ordinal) or 0)
+        if 1 <= every <= 60:
+            w.blank(m)
+            return _PeriodHit(Period(unit=unit, every=every), implies_once=True)
+    m = _RX_PER_ENT_AND_UNIT.search(s)
+    if m and m.group("e") not in UNIT_BY_WORD:
+        return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=True)
+    for m in _RX_PER_UNIT.finditer(s):
+        word, prep = m.group("u"), m.group("p")
+        if prep in ("i", "om") and word not in _DEFINITE:
+            continue
+        if prep in ("per", "/", "a", "varje", "var", "vart", "pr", "pr.") and word in _DEFINITE - {"dygnet"}:
+            continue
+        if prep in ("var", "vart") and word in ("v", "d", "ar"):  # "var är", "vart år" are rare; "var v" nonsense
+            if word != "ar" or prep != "vart":
+                continue
+        if word in ("veckor", "manader", "terminer") and prep not in ("per", "/"):
+            continue
+        if word in ("d", "v", "v.") and prep not in ("/", "per"):
+            continue
+        return _PeriodHit(Period(unit=UNIT_BY_WORD[word]), implies_once=True)
+    m = _RX_SLASH_UNIT.search(s)
+    if m:
+        return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=True)
+    m = _RX_FREQ_ADV.search(s)
+    if m:
+        w.blank(m)
+        return _PeriodHit(Period(unit=FREQ_ADVERBS[m.group("a")]), implies_once=True)
+    m = _RX_HELG.search(s)
+    if m:
+        w.blank(m)
+        unit = Unit.WEEK if m.group("x") == "helg" else Unit.DAY
+        return _PeriodHit(Period(unit=unit), implies_once=True)
+    m = _RX_WEEKDAY.search(s)
+    if m and (m.group("v") in ("varje", "var", "varannan") or m.group("pl") in ("ar", "arna")):
+        w.blank(m)
+        return _PeriodHit(Period(unit=Unit.WEEK, every=2 if m.group("v") == "varannan" else 1), implies_once=True)
+    m = _RX_UNDER_UNIT.search(s)
+    if m:
+        w.blank(m)
+        return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=False)
+    return None
+
+
+# --- entities ------------------------------------------------------------------------------
+
+_ENT = r"(?P<e>[a-z][a-z-]*[a-z])"
+_RX_PER_ENT = _c(_w(rf"(?:per|varje|respektive|resp\.|var och en av|for varje|pa varje|i varje|pa respektive|i respektive){_SP}{_ENT}"))
+_RX_UNIT_AND_ENT = _c(_w(rf"(?:per|varje|/|i|om)[ ]?(?:{_UNIT_ALT}){_SP}(?:och|per){_SP}{_ENT}"))
+_RX_PLURAL_ENT = _c(
+    _w(rf"(?:pa|i|vid|for|besoka|besoker|besoks)?[ ]?(?:kommunens|samtliga|alla|de|bada)(?:{_SP}(?P<n>{_NUM}))?{_SP}{_ENT}")
+)
+_RX_NUM_ENT = _c(_w(rf"(?:pa|i|vid){_SP}(?P<n>{_NUM}){_SP}{_ENT}"))
+_NOT_ENTITIES = set(UNIT_BY_WORD) | {
+    "gang", "ganger", "tillfalle", "tillfallen", "person", "deltagare", "elev", "timme", "timmar", "besok",
+    "insats", "vecka", "helg", "kvall", "natt", "vardag", "dag", "ar", "manad", "termin", "lasar",
+    "trygghetsvandring", "aktivitet", "tillfallet", "sig", "sin", "sitt", "sina", "och", "en", "ett",
+    "mote", "fall", "gangen", "hushall", "invanare", "anmalan", "arende", "individ",
+}
+
+
+def _entity_lemma(folded_word: str, original_word: str, *, plural: bool) -> str | None:
+    if folded_word in _NOT_ENTITIES or folded_word in WEEKDAYS or len(folded_word) < 3:
+        return None
+    if number_value(folded_word) is not None:
+        return None
+    word = original_word.lower()
+    return lemma_plural(word) if plural else lemma_singular(word)
+
+
+def _is_entity_head(folded_lemma: str) -> bool:
+    return any(folded_lemma.endswith(h) for h in ENTITY_HEADS)
+
+
+def _extract_per(w: _Work, has_period: bool) -> list[str]:
+    per: list[str] = []
+
+    def add(m: re.Match[str], *, plural: bool, require_head: bool) -> None:
+        a, b = m.span("e")
+        lemma = _entity_lemma(w.s[a:b], w.original[a:b], plural=plural)
+        if lemma and (not require_head or _is_entity_head(fold(lemma))):
+            if lemma not in per:
+                per.append(lemma)
+            w.blank(m, "e")
+
+    for m in _RX_UNIT_AND_ENT.finditer(w.s):
+        add(m, plural=False, require_head=False)
+    for m in _RX_PER_ENT.finditer(w.s):
+        if m.group(0).startswith(("vid", "i varje")) and not _is_entity_head(m.group("e")):
+            continue
+        add(m, plural=False, require_head=False)
+    for m in _RX_PLURAL_ENT.finditer(w.s):
+        if has_period or m.group("n"):
+            add(m, plural=True, require_head=True)
+            if m.group("n"):
+                w.blank(m, "n")
+    for m in _RX_NUM_ENT.finditer(w.s):
+        if has_period:
+            before = len(per)
+            add(m, plural=True, require_head=True)
+            if len(per) > before:
+                w.blank(m, "n")
+    return per
+
+
+# --- counts --------------------------------------------------------------------------------
+
+_QMIN = r"minst|som minst|atminstone|inte mindre an|lagst|minimum|min\.|inte farre an|fler an"
+_QMAX = r"hogst|som mest|som hogst|maximalt|max\.?|inte mer an|inte fler an|upp till"
+_QAPPROX = r"totalt|sammanlagt|sammantaget|cirka|ca\.?|c:a|ungefar|omkring|runt|kring|drygt|knappt|nastan"
+_RSEP = r"[ ]?(?:-|–|/)[ ]?|[ ]+(?:till|a|eller)[ ]+"
+_RX_MIN_MAX = _c(_w(rf"(?:{_QMIN}){_SP}(?P<a>{_NUM}){_SP}(?:och|men|,){_SP}(?:{_QMAX}){_SP}(?P<b>{_NUM})"))
+_RX_BETWEEN = _c(_w(rf"mellan{_SP}(?P<a>{_NUM}){_SP}och{_SP}(?P<b>{_NUM})"))
+_RX_COUNT = _c(
+    _w(
+        rf"(?:(?P<q>{_QMIN}|{_QMAX}|{_QAPPROX}){_SP})?(?P<a>{_NUM})(?:(?:{_RSEP})(?P<b>{_NUM}))?"
+    )
+)
+_TIMES_NOUNS = {"gang", "ganger", "ggr", "gg", "g", "g.", "tillfalle", "tillfallen", "omgang", "omgangar"}
+_HOURS_NOUNS = {"timmar", "timme", "tim", "h", "timmars", "arbetstimmar", "timmes"}
+_DAYS_NOUNS = {"dagar", "dag", "dygn", "arbetsdagar", "heldagar"}
+_DURATION_NOUNS = {"veckor", "vecka", "veckors", "manader", "manad", "manaders", "ar", "ars", "terminer", "termin",
+                   "lasar", "kvartal", "halvar", "minuter", "minut", "sekunder", "nätter"}
+_PERSON_NOUNS = {
+    "poliser", "polis", "personer", "person", "elever", "elev", "deltagare", "vuxna", "vuxen", "ungdomar",
+    "barn", "foraldrar", "medarbetare", "anstallda", "tjanster", "tjanst", "ledamoter", "kommunpoliser",
+    "individer", "unga", "ungdom", "tjej", "killar", "tjejer", "grupper", "sidor", "parter", "kommuner",
+    "aktorer", "myndigheter", "organisationer", "fokusomraden", "omraden", "malgrupper", "ar",
+}
+_ARTICLES = {"en", "ett"}
+_CLAUSE_STOP = _c(r"[.;:!?]")
+
+
+@dataclass(slots=True)
+class _CountHit:
+    quota: Quota
+    strong: bool  # a qualifier, a frequency noun or a number word beyond an article
+
+
+def _following_words(s: str, pos: int, n: int) -> list[str]:
+    out = []
+    for m in re.finditer(r"[\w][\w./-]*|[^\w\s]", s[pos: pos + 120]):
+        out.append(m.group(0))
+        if len(out) >= n:
+            break
+    return out
+
+
+def _preceding_word(s: str, pos: int) -> str:
+    m = re.search(r"([\w][\w-]*)\W*$", s[max(0, pos - 40): pos])
+    return m.group(1) if m else ""
+
+
+def _count_noun(words: list[str]) -> tuple[str, str | None]:
+    """Classify what follows a number: ('times'|'hours'|'days'|'thing'|'person'|'duration'|'none', noun)."""
+    for i, word in enumerate(words[:4]):
+        if word in _TIMES_NOUNS or word.startswith("gang") or word.endswith(("tillfallen", "tillfalle")):
+            return "times", word
+        if word in _HOURS_NOUNS:
+            return "hours", word
+        if word in _DAYS_NOUNS:
+            return "days", word
+        if word in _DURATION_NOUNS:
+            return "duration", word
+        if word in _PERSON_NOUNS:
+            return "person", word
+        if not word[:1].isalpha():
+            return ("none", None) if i == 0 or word not in ("-", "–") else ("none", None)
+        if word in ("och", "eller", "till", "av", "i", "per", "pa", "om", "med", "for", "under", "vid"):
+            return ("none", None) if i == 0 else ("thing", words[i - 1])
+        if i >= 1 and not _looks_adjective(word):
+            return "thing", word
+        if i == 0 and not _looks_adjective(word):
+            return "thing", word
+    return ("thing", words[-1]) if words else ("none", None)
+
+
+def _looks_adjective(word: str) -> bool:
+    return word.endswith(("a", "iga", "ade", "ande", "ende", "ska", "ra", "na", "ta", "da")) and not word.endswith(
+        ("ning", "tion", "insats", "kontroll")
+    ) and len(word) < 14 and word not in ("trafikdag", "enkat")
+
+
+def _extract_count(w: _Work, *, has_period: bool, freq_period: bool) -> _CountHit | None:
+    s = w.s
+    m = _RX_MIN_MAX.search(s)
+    if m:
+        a, b = number_value(m.group("a")), number_value(m.group("b"))
+        if a is not None and b is not None and a <= b:
+            kind, _ = _count_noun(_following_words(s, m.end(), 4))
+            w.blank(m)
+            return _CountHit(Quota(min=a, max=b, measure=_measure(kind)), strong=True)
+    m = _RX_BETWEEN.search(s)
+    if m:
+        a, b = number_value(m.group("a")), number_value(m.group("b"))
+        kind, _ = _count_noun(_following_words(s, m.end(), 4))
+        if a is not None and b is not None and a <= b and kind in ("times", "hours", "days", "thing"):
+            w.blank(m)
+            return _CountHit(Quota(min=a, max=b, measure=_measure(kind)), strong=True)
+    best: _CountHit | None = None
+    best_m: re.Match[str] | None = None
+    for m in _RX_COUNT.finditer(s):
+        hit = _count_at(w, m, has_period=has_period, freq_period=freq_period)
+        if hit is None:
+            continue
+        if hit.strong:
+            best, best_m = hit, m
+            break
+        if best is None:
+            best, best_m = hit, m
+    if best and best_m:
+        w.blank(best_m)
+    return best
+
+
+def _measure(kind: str) -> Measure:
+    return {"hours": Measure.HOURS, "days": Measure.DAYS}.get(kind, Measure.TIMES)
+
+
+def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool) -> _CountHit | None:
+    s = w.s
+    a_txt, b_txt, q = m.group("a"), m.group("b"), m.group("q")
+    a = number_value(a_txt)
+    b = number_value(b_txt) if b_txt else None
+    if a is None or a > 100000 or (b is not None and (b < a or b > 100000)):
+        return None
+    prev = _preceding_word(s, m.start())
+    if prev in ("ar", "vecka", "v", "nr", "klass", "arskurs", "den", "kapitel", "sida", "bilaga", "paragraf"):
+        return None
+    words = _following_words(s, m.end(), 4)
+    if words and words[0] in (":e", ":a", "e", "a") and not b_txt:
+        return None
+    kind, noun = _count_noun(words)
+    article = a_txt in _ARTICLES and not q and b is None
+    if kind in ("person", "none"):
+        return None
+    if kind == "duration":
+        return None
+    if kind == "days" and not has_period and not q:
+        return None  # "under tre dagar" is a duration
+    if kind == "hours" and not has_period and not q:
+        return None
+    if prev in ("med", "for", "till", "fran", "av", "bland", "hos", "mellan", "at", "om") and kind == "thing":
+        return None  # "tillsammans med två poliser", "för tre skolor"
+    if kind == "thing" and noun and _is_entity_head(noun) and prev in ("pa", "i", "vid", "kommunens"):
+        return None
+    if article:
+        if kind == "times":
+            return _CountHit(Quota(min=1, max=1), strong=True)
+        return _CountHit(Quota(min=1, max=1), strong=False) if freq_period else None
+    # "ett antal", "ett par", "ett fåtal": vague, not counts
+    if a_txt in _ARTICLES and words and words[0] in ("antal", "par", "fatal", "flertal", "tiotal", "hundratal"):
+        return None
+    lo: int | None = a
+    hi: int | None = b if b is not None else a
+    if q and re.fullmatch(_QMIN, q):
+        lo, hi = a, (b if b is not None else None)
+    elif q and re.fullmatch(_QMAX, q):
+        lo, hi = (None, b) if b is not None else (None, a)
+    return _CountHit(Quota(min=lo, max=hi, measure=_measure(kind)), strong=True)
+
+
+# --- kinds ---------------------------------------------------------------------------------
+
+_RX_VAGUE = _c(
+    _w(
+        r"regelbund\w*|kontinuerlig\w*|lopande|fortlopande|aterkommande|frekvent\w*|ett antal|ett flertal|"
+        r"flera(?: olika)? (?:tillfallen|ganger|insatser)|nagra (?:ganger|tillfallen)|ett par (?:ganger|tillfallen)|"
+        r"tata (?:kontakter|besok|insatser|kontroller|moten|traffar)|tat kontakt|ofta|med jamna mellanrum|"
+        r"stundtals|emellanat|periodvis|standigt|fortlopande|ett fatal|nagon gang|vid flera tillfallen|"
+        r"i storre utstrackning|oftare|flitigt|tidvis"
+    )
+)
+_RX_CONDITIONAL = _c(
+    r"(?:^|[,;.] ?)om\s(?!aret\b|dagen\b|manaden\b|veckan\b)|(?:^|[,;] ?)onskar\s|\bvid behov\b|\befter behov\b|"
+    r"\butifran behov\b|\bbehov uppstar\b|\bom behov\b|\bi man av\b|\b(?:da|nar) det (?:ar|anses|bedoms) (?:befogat|motiverat|lampligt|nodvandigt)|"
+    r"\bnar det behovs\b|\bom (?:\w+ ){0,6}(?:medger|kraver|tillater|onskar|onskas|behovs|uppstar|uppkommer|"
+    r"finns|visar|foranleder|motiverar|sa onskar)\b|\bi forekommande fall\b|\bvid (?:en )?(?:begaran|forfragan|efterfragan)\b|"
+    r"\bpa (?:begaran|forfragan|efterfragan)\b|\bom mojligt\b|\bi den man\b|\bvid eventuell\w*\b|\bom sa (?:onskas|kravs)\b|"
+    r"\bbehovsprovat?\b"
+)
+_EVENT_NOUNS = (
+    r"\w*mote[nt]?|\w*moten(?:a)?|\w*sammantrade\w*|hogtid\w*|\w*evenemang\w*|\w*event\w*|skolstart\w*|lovstart\w*|"
+    r"terminsstart\w*|\w*avslutning\w*|\w*vandring(?:en|ar|arna)?|\w*traff(?:en|ar|arna)?|\w*konferens\w*|"
+    r"valborg\w*|midsommar\w*|nyar\w*|halloween|lucia|student\w*|jul(?:en|afton)?|pask(?:en)?|\w*lovet|"
+    r"\w*marknad\w*|\w*festival\w*|\w*dagar(?:na)?"
+)
+_RX_EVENT = _c(
+    rf"\bi samband med\b|\bi anslutning till (?:{_EVENT_NOUNS})\b|\bvid (?:varje|alla|samtliga|de|kommande) \w+|"
+    rf"\bvid (?:\w+s )?(?:forsta |nasta |kommande |stora |storre )?(?:{_EVENT_NOUNS})\b|"
+    rf"\binfor (?:varje |de |den |det )?(?:{_EVENT_NOUNS}|sommar(?:en|lovet)?|hosten|varen|lovet|skolstarten)\b|"
+    r"\befter (?:sommaren|lovet|utgangen|varje|avslutad\w*|genomford\w*)\b|\bforsta \w+ (?:\w+ )?efter\b|"
+    r"\bnar (?:\w+ ){0,3}(?:ställs upp|stalls upp|ager rum|genomfors|arrangeras)\b"
+)
+
+
+def _kind_markers(s: str) -> tuple[bool, bool, bool]:
+    return bool(_RX_CONDITIONAL.search(s)), bool(_RX_EVENT.search(s)), bool(_RX_VAGUE.search(s))
+
+
+# --- the parser ----------------------------------------------------------------------------
 
 
 def parse_sv(text: str, *, today: dt.date) -> Rule:
-    """Parse one Swedish activity sentence. Never raises on any text."""
-    return Rule(text=text, kind=Kind.UNTIMED)
+    """Parse one Swedish activity sentence into a :class:`Rule`; never raises.
+
+    ``today`` fills in a missing year: "i januari" is the next January on or after it.
+
+    >>> r = parse_sv("Minst en gång per termin och högstadieskola.", today=dt.date(2019, 1, 15))
+    >>> r.kind.value, r.quota.min, r.quota.max, r.period.unit.value, r.per
+    ('quota', 1, None, 'term', ('högstadieskola',))
+    >>> from rules.explain_sv import explain_sv
+    >>> explain_sv(parse_sv("2 ggr/mån", today=dt.date(2025, 1, 1)))
+    '2 gånger per månad'
+    """
+    if not isinstance(text, str):
+        text = str(text)
+    if len(text) > MAX_TEXT or not text.strip():
+        note = "texten är för lång för en aktivitetsmening" if text.strip() else "tom text"
+        return Rule(text=text, kind=Kind.UNTIMED, notes=(note,))
+    try:
+        return _parse(text, today)
+    except Exception as exc:  # pragma: no cover - a parser bug must never crash an import  # noqa: BLE001
+        return Rule(text=text, kind=Kind.UNTIMED, notes=(f"internt fel i tolkningen: {type(exc).__name__}",))
+
+
+def _parse(text: str, today: dt.date) -> Rule:
+    cleaned = _clean(text)
+    body, responsible = _split_trailing_responsible(cleaned)
+    f = fold(body)
+    w = _Work(original=body, f=f, s=correct_typos(f), today=today)
+    if len(w.s) != len(body):  # typo correction changed lengths: fall back to the uncorrected text
+        w.s = f
+    if not responsible:
+        responsible = _subject_parties(body, f)
+
+    _extract_dates(w)
+    cond, event, vague = _kind_markers(w.s)
+    average = bool(_RX_AVERAGE.search(w.s))
+    for m in _RX_AVERAGE.finditer(w.s):
+        w.blank(m)
+    _blank_noise(w)
+    period_hit = _extract_period(w)
+    per = _extract_per(w, has_period=period_hit is not None)
+    count = _extract_count(
+        w, has_period=period_hit is not None, freq_period=bool(period_hit and period_hit.implies_once)
+    )
+
+    quota: Quota | None = count.quota if count else None
+    if quota is None and period_hit and period_hit.implies_once and not vague:
+        quota = Quota(min=1, max=1)
+    period = period_hit.period if period_hit and quota else None
+
+    if cond:
+        kind = Kind.CONDITIONAL
+    elif event:
+        kind = Kind.EVENT
+    elif quota is not None:
+        kind = Kind.QUOTA
+    elif vague:
+        kind = Kind.VAGUE
+    else:
+        kind = Kind.UNTIMED
+    if kind in (Kind.VAGUE, Kind.UNTIMED):
+        quota, period, per = None, None, []
+    if kind is Kind.EVENT and quota is None:
+        period = None
+    if period is None:
+        average = False
+    if quota is None:
+        per = [] if kind is not Kind.EVENT else per
+    return Rule(
+        text=text,
+        kind=kind,
+        quota=quota,
+        period=period,
+        average=average,
+        per=tuple(per),
+        window=w.window,
+        deadline=w.deadline,
+        responsible=tuple(responsible),
+        lov=w.lov,
+        notes=tuple(w.notes),
+    )

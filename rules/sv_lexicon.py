@@ -1,0 +1,197 @@
+"""Swedish word lists and small morphology used by the parser and the explainer.
+
+Every form here is *folded*: lower case, with å/ä → a, ö → o, é → e, so that
+text written without diacritics ("gang", "manad") reads the same as text with
+them. ``fold`` keeps the string's length, so positions in folded text are
+positions in the original.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rules.model import Unit
+
+__all__ = [
+    "MONTHS",
+    "NUMWORD_RE",
+    "ORDINALS",
+    "UNIT_BY_WORD",
+    "fold",
+    "lemma_plural",
+    "number_value",
+]
+
+_FOLD = str.maketrans(
+    {
+        "å": "a", "ä": "a", "à": "a", "á": "a", "â": "a", "æ": "a",
+        "ö": "o", "ø": "o", "ó": "o", "ò": "o", "ô": "o",
+        "é": "e", "è": "e", "ê": "e", "ë": "e",
+        "ü": "u", "ú": "u", "í": "i", "ï": "i", "ç": "c", "ñ": "n",
+    }
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip Swedish diacritics, keeping the length.
+
+    >>> fold("Två gånger i MÅNADEN")
+    'tva ganger i manaden'
+    """
+    low = text.lower()
+    if len(low) != len(text):  # a rare character whose lower case is longer (e.g. 'İ')
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return low.translate(_FOLD)
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+_UNITS = {"en": 1, "ett": 1, "tva": 2, "tre": 3, "fyra": 4, "fem": 5, "sex": 6, "sju": 7, "atta": 8, "nio": 9}
+_TEENS = {
+    "tio": 10, "elva": 11, "tolv": 12, "tretton": 13, "fjorton": 14, "femton": 15, "sexton": 16,
+    "sjutton": 17, "arton": 18, "aderton": 18, "nitton": 19,
+}
+_TENS = {
+    "tjugo": 20, "trettio": 30, "fyrtio": 40, "femtio": 50, "sextio": 60, "sjuttio": 70,
+    "attio": 80, "nittio": 90,
+}
+_U = "|".join(sorted(_UNITS, key=len, reverse=True))
+_T = "|".join(sorted(_TEENS, key=len, reverse=True))
+_X = "|".join(sorted(_TENS, key=len, reverse=True))
+_SUB100 = rf"(?:(?:{_X})(?:{_U})?|{_T}|{_U})"
+#: a number written in words, from "en" to "niohundranittionio" (and "tusen").
+NUMWORD_RE = rf"(?:(?:{_U})?hundra{_SUB100}?|{_SUB100}|tusen)"
+_NUMWORD_FULL = re.compile(rf"(?:(?P<h>{_U})?(?P<hundra>hundra))?(?P<rest>(?P<x>{_X})?(?P<u>{_T}|{_U})?)")
+
+ORDINALS = {
+    "andra": 2, "tredje": 3, "fjarde": 4, "femte": 5, "sjatte": 6, "sjunde": 7, "attonde": 8,
+    "nionde": 9, "tionde": 10, "elfte": 11, "tolfte": 12, "fjortonde": 14, "femtonde": 15,
+}
+
+
+@lru_cache(maxsize=512)
+def number_value(token: str) -> int | None:
+    """The value of a folded number token: digits ("1 200", "12") or words ("tolv", "tjugofem").
+
+    >>> number_value("tjugofem"), number_value("1 200"), number_value("tva"), number_value("bil")
+    (25, 1200, 2, None)
+    """
+    token = token.strip()
+    compact = token.replace(" ", "").replace("\u00a0", "")
+    if compact.isdigit():
+        return int(compact)
+    if token == "tusen":
+        return 1000
+    m = _NUMWORD_FULL.fullmatch(token)
+    if not m or not token:
+        return None
+    value = 0
+    if m.group("hundra"):
+        value += 100 * (_UNITS[m.group("h")] if m.group("h") else 1)
+    if m.group("x"):
+        value += _TENS[m.group("x")]
+    if m.group("u"):
+        u = m.group("u")
+        value += _TEENS.get(u) or _UNITS[u]
+        if m.group("x") and u in _TEENS:  # "tjugotolv" is not a number
+            return None
+    return value if value or token else None
+
+
+# --- calendar words ------------------------------------------------------------------------
+
+MONTHS = {
+    "januari": 1, "jan": 1, "februari": 2, "feb": 2, "mars": 3, "mar": 3, "april": 4, "apr": 4,
+    "maj": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "augusti": 8, "aug": 8, "september": 9,
+    "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+#: month names written in full (the bare abbreviations "jul", "mar" are ordinary words too).
+FULL_MONTHS = [m for m in MONTHS if len(m) > 4 or m in ("mars", "maj", "juni", "juli")]
+
+#: period words (indefinite, definite and abbreviated forms) and the unit they name.
+UNIT_BY_WORD: dict[str, Unit] = {}
+for _unit, _forms in {
+    Unit.DAY: ["dag", "dagen", "dygn", "dygnet", "d"],
+    Unit.WEEK: ["vecka", "veckan", "v", "v.", "vec", "veckor"],
+    Unit.MONTH: ["manad", "manaden", "man", "man.", "manader", "mnd", "mnd."],
+    Unit.QUARTER: ["kvartal", "kvartalet"],
+    Unit.TERTIAL: ["tertial", "tertialet"],
+    Unit.HALF_YEAR: ["halvar", "halvaret"],
+    Unit.TERM: ["termin", "terminen", "terminer", "host- och vartermin", "var- och hosttermin",
+                "hosttermin och vartermin", "vartermin och hosttermin"],
+    Unit.SCHOOL_YEAR: ["lasar", "lasaret"],
+    Unit.YEAR: ["ar", "aret", "kalenderar", "kalenderaret"],
+}.items():
+    for _form in _forms:
+        UNIT_BY_WORD[_form] = _unit
+
+#: adverbs that name a frequency of once per unit.
+FREQ_ADVERBS: dict[str, Unit] = {
+    "dagligen": Unit.DAY, "dagligdags": Unit.DAY,
+    "veckovis": Unit.WEEK, "veckovisa": Unit.WEEK,
+    "manadsvis": Unit.MONTH, "manatligen": Unit.MONTH, "manadligen": Unit.MONTH, "manatliga": Unit.MONTH,
+    "kvartalsvis": Unit.QUARTER, "kvartalsvisa": Unit.QUARTER,
+    "tertialvis": Unit.TERTIAL, "tertialsvis": Unit.TERTIAL,
+    "halvarsvis": Unit.HALF_YEAR, "halvarligen": Unit.HALF_YEAR,
+    "terminsvis": Unit.TERM,
+    "lasarsvis": Unit.SCHOOL_YEAR,
+    "arligen": Unit.YEAR, "arsvis": Unit.YEAR, "arliga": Unit.YEAR, "arlig": Unit.YEAR, "arligt": Unit.YEAR,
+}
+
+WEEKDAYS = {
+    "mandag": 0, "tisdag": 1, "onsdag": 2, "torsdag": 3, "fredag": 4, "lordag": 5, "sondag": 6,
+}
+
+#: the Swedish name of each unit, singular indefinite (for explanations).
+UNIT_SV = {
+    Unit.DAY: "dag", Unit.WEEK: "vecka", Unit.MONTH: "månad", Unit.QUARTER: "kvartal",
+    Unit.TERTIAL: "tertial", Unit.HALF_YEAR: "halvår", Unit.TERM: "termin",
+    Unit.SCHOOL_YEAR: "läsår", Unit.YEAR: "år",
+}
+#: units whose noun is neuter ("vartannat år") rather than common gender ("varannan vecka").
+NEUTER_UNITS = {Unit.QUARTER, Unit.TERTIAL, Unit.HALF_YEAR, Unit.SCHOOL_YEAR, Unit.YEAR}
+
+
+# --- nouns ---------------------------------------------------------------------------------
+
+_PLURAL_RULES = (
+    ("orna", "a"), ("arna", ""), ("erna", ""), ("ena", "e"), ("na", ""),
+    ("or", "a"), ("ar", ""), ("er", ""), ("en", "e"),
+)
+
+
+def lemma_plural(word: str) -> str:
+    """Singular indefinite form of a plural Swedish noun (folded or not).
+
+    >>> [lemma_plural(w) for w in ["högstadieskolor", "fritidsgårdarna", "tätorter", "butiker",
+    ...                             "försäljningsställen", "klasser"]]
+    ['högstadieskola', 'fritidsgård', 'tätort', 'butik', 'försäljningsställe', 'klass']
+    """
+    for suffix, repl in _PLURAL_RULES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: len(word) - len(suffix)] + repl
+    return word
+
+
+def lemma_singular(word: str) -> str:
+    """Singular indefinite form of a singular noun, definite or not ("skolan" → "skola").
+
+    >>> [lemma_singular(w) for w in ["skolan", "fritidsgården", "stället", "skola", "butik"]]
+    ['skola', 'fritidsgård', 'ställe', 'skola', 'butik']
+    """
+    if word.endswith("an") and len(word) > 4 and word[-3] not in "aeiouyåäö":
+        return word[:-1]
+    if word.endswith("et") and len(word) > 4:
+        return word[:-1]
+    if word.endswith("en") and len(word) > 4 and word[-3] not in "aeiouyåäö":
+        return word[:-2]
+    return word
+
+
+#: heads of entity kinds that per-entity quotas multiply over (folded, singular).
+ENTITY_HEADS = (
+    "skola", "gard", "tatort", "ort", "butik", "klass", "forening", "stadsdel", "omrade", "boende",
+    "restaurang", "stalle", "enhet", "kommundel", "by", "fritidshem", "bibliotek", "station", "park",
+    "torg", "ombud", "verksamhet", "arskurs", "grupp", "skolklass", "forskola", "anlaggning",
+)
