@@ -43,6 +43,11 @@ def date_sv(day: dt.date) -> str:
     return f"{day.day} {_MONTHS_SV[day.month - 1]} {day.year}"
 
 
+def number_sv(n: int) -> str:
+    """A number as Swedish writes it, with a space between thousands: "1 200"."""
+    return f"{n:,}".replace(",", " ")
+
+
 def quota_sv(quota: Quota) -> str:
     """The count of a quota: "minst 1 gång", "2–3 gånger", "högst 3 gånger", "1200 timmar".
 
@@ -53,12 +58,12 @@ def quota_sv(quota: Quota) -> str:
     one, many = _NOUNS[quota.measure.value]
     lo, hi = quota.min, quota.max
     if lo is not None and hi is not None and lo == hi:
-        return f"{lo} {one if lo == 1 else many}"
+        return f"{number_sv(lo)} {one if lo == 1 else many}"
     if hi is None:
-        return f"minst {lo} {one if lo == 1 else many}"
+        return f"minst {number_sv(lo or 0)} {one if lo == 1 else many}"
     if lo is None:
-        return f"högst {hi} {one if hi == 1 else many}"
-    return f"{lo}–{hi} {many}"
+        return f"högst {number_sv(hi)} {one if hi == 1 else many}"
+    return f"{number_sv(lo)}–{number_sv(hi)} {many}"
 
 
 def period_sv(period: Period) -> str:
@@ -99,7 +104,7 @@ def explain_sv(rule: Rule) -> str:
         parts.append("utan angiven frekvens")
     if rule.quota is not None:
         count = quota_sv(rule.quota)
-        if rule.period is None and rule.quota.measure.value != "times" and rule.quota.min == rule.quota.max:
+        if rule.period is None and rule.quota.measure.value != "times" and None not in (rule.quota.min, rule.quota.max):
             count = "totalt " + count  # "5 timmar" alone reads as a duration
         parts.append(count)
     per = list(rule.per)

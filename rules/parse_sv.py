@@ -145,7 +145,8 @@ _PREPOSITIONS = {
     "med", "mellan", "av", "for", "till", "fran", "pa", "i", "vid", "hos", "mot", "om", "under", "over",
     "genom", "bland", "at", "inom", "utanfor", "efter", "fore", "infor", "kring", "runt", "utan",
     "enligt", "via", "och", "samt", "eller", "som", "an", "en", "ett", "den", "det", "de", "denna",
-    "varje", "alla", "samtliga", "dess", "deras", "sin", "sina", "sitt", "hela", "bade", "hur",
+    "varje", "alla", "samtliga", "dess", "deras", "sin", "sina", "sitt", "hela", "bade", "hur", "per",
+    "respektive", "resp", "var", "vart", "varannan", "vartannat", "inklusive", "exklusive", "dar", "nar",
 }
 _NAME_WORD = r"[A-ZÅÄÖÉ][\w-]*"
 _PARTY_ADJECTIVES = {"tekniska", "sociala", "lokala", "kommunala", "regionala", "centrala", "gemensamma"}
@@ -366,7 +367,7 @@ def _suffixed(pattern: str, suffix: str) -> str:
 _D1, _D2 = _suffixed(_DATE, "1"), _suffixed(_DATE, "2")
 _RANGE_START = r"(?:fran(?: och med)?|fr\.? ?o\.? ?m\.?|mellan|under perioden|under tiden|perioden|pabor\w+|borjar|startar|under|galler|avser)"
 _RANGE_SEP = (
-    r"(?:[ ]?[–-][ ]?|[ ]+(?:till och med|t\.? ?o\.? ?m\.?|tom|till|fram till och med)[ ]+"
+    r"(?:[ ]?(?:--|[–-])[ ]?|[ ]+(?:till och med|t\.? ?o\.? ?m\.?|tom|till|fram till och med)[ ]+"
     r"|[ ]+(?:och|samt)(?:[ ]+\w+){0,3}?[ ]+(?:till och med|t\.? ?o\.? ?m\.?|till)[ ]+)"
 )
 _RX_RANGE = _c(_w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"))
@@ -544,7 +545,7 @@ _NOISE = [
     _c(_w(r"(?:vag|riksvag|lansvag|rv|lv|e)[ ]?\d{1,4}")),
     _c(r"\(\s*\d+\s*\)"),
     _c(_w(rf"{_YEAR}[/–-](?:{_YEAR}|\d{{2}})")),
-    _c(_w(_YEAR)),
+    _c(_w(rf"{_YEAR}(?! (?:ganger|gang|ggr|timmar|tillfallen|dagar|insatser|kontroller))")),
     _c(_w(r"\d+(?:[,.]\d+)?[ ]?(?:%|procent|kr|kronor|sek|mkr|tkr|meter|m|km|km/h|kilometer|ar gamla?|-aring\w*|aring\w*)")),
     _c(_w(r"\d+[.,]\d+")),
     _c(_w(r"\d+:(?![ae]\b)\w+")),
@@ -737,9 +738,12 @@ class _CountHit:
     strong: bool  # a qualifier, a frequency noun or a number word beyond an article
 
 
+_FOLLOW_TOKEN = _c(r"[\w](?:[\w/-]*[\w])?|[^\w\s]")
+
+
 def _following_words(s: str, pos: int, n: int) -> list[str]:
     out = []
-    for m in re.finditer(r"[\w][\w./-]*|[^\w\s]", s[pos: pos + 120]):
+    for m in _FOLLOW_TOKEN.finditer(s, pos, pos + 120):
         out.append(m.group(0))
         if len(out) >= n:
             break
@@ -773,6 +777,18 @@ def _count_noun(words: list[str]) -> tuple[str, str | None]:
         if i == 0 and not _looks_adjective(word):
             return "thing", word
     return ("thing", words[-1]) if words else ("none", None)
+
+
+_NOUN_ENDINGS = ("ar", "er", "or", "n", "na", "ningar", "ioner", "ser", "ter", "ll", "k", "ok", "t", "g")
+
+
+def _plausible_noun(noun: str | None) -> bool:
+    """Does a word after a bare number look like a Swedish countable noun?"""
+    if not noun or len(noun) < 4 or not noun.replace("-", "").isalpha():
+        return False
+    if not any(v in noun for v in "aeiouy"):
+        return False
+    return noun.endswith(_NOUN_ENDINGS)
 
 
 def _looks_adjective(word: str) -> bool:
@@ -844,6 +860,8 @@ def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool
         return None  # "tillsammans med två poliser", "för tre skolor"
     if kind == "thing" and noun and _is_entity_head(noun) and prev in ("pa", "i", "vid", "kommunens"):
         return None
+    if kind == "thing" and not (q or has_period or w.window or w.deadline) and not _plausible_noun(noun):
+        return None  # "123 zxcv": a number before something that is not a Swedish noun
     if article:
         if kind == "times":
             return _CountHit(Quota(min=1, max=1), strong=True)
