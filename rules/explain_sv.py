@@ -98,9 +98,7 @@ def explain_sv(rule: Rule) -> str:
         parts.append("i samband med annan händelse")
     elif kind == "vague":
         parts.append("regelbundet")
-    elif kind == "untimed" and not (rule.window or rule.deadline or rule.lov):
-        parts.append("utan angiven frekvens")
-    elif kind == "untimed":
+    elif (kind == "untimed" and not (rule.window or rule.deadline or rule.lov)) or kind == "untimed":
         parts.append("utan angiven frekvens")
     if rule.quota is not None:
         count = quota_sv(rule.quota)

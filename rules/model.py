@@ -156,7 +156,7 @@ class Rule:
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of ``rule-json.md`` (extra keys are allowed by the contract)."""
-        from rules.explain_sv import explain_sv  # local: explain_sv imports this module
+        from rules.explain_sv import explain_sv  # noqa: PLC0415 - explain_sv imports this module
 
         out: dict[str, Any] = {
             "text": self.text,

@@ -109,8 +109,7 @@ def _clean(text: str) -> str:
     t = _CONTROL.sub(" ", text.translate(_DASHES))
     t = _MD.sub("", t)
     t = _SPACES.sub(" ", t).strip()
-    t = _BULLET.sub("", t)
-    return t
+    return _BULLET.sub("", t)
 
 
 # --- responsible parties -------------------------------------------------------------------
@@ -558,9 +557,9 @@ def _blank_noise(w: _Work) -> None:
     for rx in _NOISE:
         for m in rx.finditer(w.s):
             w.blank(m)
-    m = _VARAV.search(w.s)
-    if m:
-        w.blank(m)
+    varav = _VARAV.search(w.s)
+    if varav:
+        w.blank(varav)
 
 
 # --- periods -------------------------------------------------------------------------------
@@ -612,9 +611,9 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
             continue
         if prep in ("per", "/", "a", "varje", "var", "vart", "pr", "pr.") and word in _DEFINITE - {"dygnet"}:
             continue
-        if prep in ("var", "vart") and word in ("v", "d", "ar"):  # "var är", "vart år" are rare; "var v" nonsense
-            if word != "ar" or prep != "vart":
-                continue
+        # "var är" (folded "var ar") is a question, "vart år" is every year; "var v" is nonsense
+        if prep in ("var", "vart") and word in ("v", "d", "ar") and (word != "ar" or prep != "vart"):
+            continue
         if word in ("veckor", "manader", "terminer") and prep not in ("per", "/"):
             continue
         if word in ("d", "v", "v.") and prep not in ("/", "per"):
@@ -769,7 +768,7 @@ def _count_noun(words: list[str]) -> tuple[str, str | None]:
         if word in _PERSON_NOUNS:
             return "person", word
         if not word[:1].isalpha():
-            return ("none", None) if i == 0 or word not in ("-", "–") else ("none", None)
+            return "none", None
         if word in ("och", "eller", "till", "av", "i", "per", "pa", "om", "med", "for", "under", "vid"):
             return ("none", None) if i == 0 else ("thing", words[i - 1])
         if i >= 1 and not _looks_adjective(word):
@@ -938,7 +937,7 @@ def parse_sv(text: str, *, today: dt.date) -> Rule:
         return Rule(text=text, kind=Kind.UNTIMED, notes=(note,))
     try:
         return _parse(text, today)
-    except Exception as exc:  # pragma: no cover - a parser bug must never crash an import  # noqa: BLE001
+    except Exception as exc:  # pragma: no cover - a parser bug must never crash an import
         return Rule(text=text, kind=Kind.UNTIMED, notes=(f"internt fel i tolkningen: {type(exc).__name__}",))
 
 

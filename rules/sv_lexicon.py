@@ -81,7 +81,7 @@ def number_value(token: str) -> int | None:
     compact = token.replace(" ", "").replace("\u00a0", "")
     if compact.isdigit():
         return int(compact)
-    if token == "tusen":
+    if token == "tusen":  # noqa: S105 - a number word, not a password
         return 1000
     m = _NUMWORD_FULL.fullmatch(token)
     if not m or not token:

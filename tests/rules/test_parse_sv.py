@@ -173,8 +173,10 @@ def test_responsible_phrases(phrase: str, responsible: list[str]) -> None:
 
 
 WINDOWS = [
-    ("Minst 5 insatser under perioden 1 april 2023 - 30 september 2023.", D(2023, 1, 1), w("2023-04-01", "2023-09-30")),
-    ("Två gånger per månad under perioden mars 2022 – maj 2022.", D(2022, 1, 1), w("2022-03-01", "2022-05-31")),
+    ("Minst 5 insatser under perioden 1 april 2023 - 30 september 2023.", D(2023, 1, 1),
+     w("2023-04-01", "2023-09-30")),
+    ("Två gånger per månad under perioden mars 2022 – maj 2022.", D(2022, 1, 1),
+     w("2022-03-01", "2022-05-31")),
     ("Insatserna pågår 2024-01-15 -- 2024-06-14.", D(2024, 1, 1), w("2024-01-15", "2024-06-14")),
     ("Sex trygghetsvandringar under 2023.", D(2023, 1, 1), w("2023-01-01", "2023-12-31")),
     ("Löftet gäller 8 maj 2019 t.o.m. 30 april 2020.", D(2019, 5, 8), w("2019-05-08", "2020-04-30")),
