@@ -71,9 +71,7 @@ _SATURDAY = 5
 
 def _check_year(year: int) -> None:
     if not FIRST_HOLIDAY_YEAR <= year <= LAST_HOLIDAY_YEAR:
-        raise RuleValueError(
-            f"Swedish holiday data covers {FIRST_HOLIDAY_YEAR}–{LAST_HOLIDAY_YEAR}, not {year}"
-        )
+        raise RuleValueError(f"Swedish holiday data covers {FIRST_HOLIDAY_YEAR}–{LAST_HOLIDAY_YEAR}, not {year}")
 
 
 @functools.lru_cache(maxsize=512)

@@ -409,9 +409,7 @@ def requirements(
         usable = available or default_available(span.unit)
         share = available_share(span, available=usable)
         out.append(
-            PeriodRequirement(
-                span=span, share=share, required=required_in(span, quota_min, available_share=share)
-            )
+            PeriodRequirement(span=span, share=share, required=required_in(span, quota_min, available_share=share))
         )
     return out
 

@@ -95,11 +95,14 @@ Estimated defaults
 ------------------
 ``estimated_school_calendar`` builds a calendar from the typical year of the reference:
 
-* hösttermin: Monday of ISO week 34 (17–23 Aug) to the last weekday on or before 21 Dec;
+* hösttermin: Monday of ISO week 34 (16–23 Aug) to the last weekday on or before 21 Dec;
 * höstlov: ISO week 44, Monday–Sunday;
 * jullov: the days between the hösttermin and the vårtermin;
-* vårtermin: the first weekday on or after 8 Jan to the Friday on or before 14 June
-  (8–14 June; the previous working day should that be a holiday);
+* vårtermin: the first weekday on or after 8 Jan to the Friday of ISO week 24
+  (11–18 June; the previous working day should that be a holiday). With the hösttermin
+  above this gives 182–189 school days a läsår, above the legal minimum of 178
+  (skolförordningen 3 kap.); ending on the Friday on or before 14 June instead would
+  fall to 177 in years such as 2027/28.
 * sportlov: the län's week (``SPORTLOV_WEEK``), Monday–Sunday;
 * påsklov: ``"before"`` = Monday–Sunday of the week of Easter Sunday (stilla veckan),
   ``"after"`` = Easter Monday to the Sunday after;
@@ -362,16 +365,15 @@ def _check_calendar(kommun: str, terms: tuple[Term, ...], breaks: tuple[Break, .
         raise _CalendarProblem("kommun saknas", "kommun")
     if not terms:
         raise _CalendarProblem("minst en termin krävs (t.ex. 'ht 2025: 2025-08-18 – 2025-12-19')", "terms")
-    seen: dict[str, Term] = {}
+    # Terms stay inside their half-year, so only a term given twice can overlap another.
+    for before, after in itertools.pairwise(terms):
+        if after.start <= before.end:
+            raise _CalendarProblem(f"terminerna överlappar: {_describe(before)} och {_describe(after)}", after)
+    seen: set[str] = set()
     for term in terms:
         if term.key in seen:
             raise _CalendarProblem(f"{_describe(term)} anges två gånger", term)
-        seen[term.key] = term
-    for before, after in itertools.pairwise(terms):
-        if after.start <= before.end:
-            raise _CalendarProblem(
-                f"terminerna överlappar: {_describe(before)} och {_describe(after)}", after
-            )
+        seen.add(term.key)
     first, last = terms[0].start, terms[-1].end
     for item in breaks:
         if item.name in _BETWEEN_TERMS:
@@ -379,14 +381,10 @@ def _check_calendar(kommun: str, terms: tuple[Term, ...], breaks: tuple[Break, .
         else:
             inside = any(t.start <= item.start and item.end <= t.end for t in terms)
         if not inside:
-            raise _CalendarProblem(
-                f"{_describe(item)} ({item.start} – {item.end}) ligger utanför terminerna", item
-            )
+            raise _CalendarProblem(f"{_describe(item)} ({item.start} – {item.end}) ligger utanför terminerna", item)
     for before_b, after_b in itertools.pairwise(breaks):
         if after_b.start <= before_b.end:
-            raise _CalendarProblem(
-                f"loven överlappar: {_describe(before_b)} och {_describe(after_b)}", after_b
-            )
+            raise _CalendarProblem(f"loven överlappar: {_describe(before_b)} och {_describe(after_b)}", after_b)
 
 
 def _gap_name(before: Term, after: Term) -> str | None:
@@ -445,9 +443,7 @@ class SchoolCalendar:
             if explicit:
                 owner = explicit[0]
             else:
-                owner = Break(
-                    name=name, start=gap_start, end=gap_end, estimated=before.estimated or after.estimated
-                )
+                owner = Break(name=name, start=gap_start, end=gap_end, estimated=before.estimated or after.estimated)
                 implied.append(owner)
             day = gap_start
             while day <= gap_end:  # bounded by the gap
@@ -591,9 +587,7 @@ def parse_school_calendar(text: str, *, source: str, work: WorkCalendar | None =
             continue
         key, colon, value = line.partition(":")
         if not colon:
-            raise CalendarFileError(
-                source, number, None, f"raden saknar ':' (väntade 'nyckel: värde'): '{line}'"
-            )
+            raise CalendarFileError(source, number, None, f"raden saknar ':' (väntade 'nyckel: värde'): '{line}'")
         entries.append((key.strip(), value.strip(), number))
     return SchoolCalendar.from_entries(entries, source=source, work=work)
 
@@ -601,9 +595,7 @@ def parse_school_calendar(text: str, *, source: str, work: WorkCalendar | None =
 # -- reading entries ----------------------------------------------------------------------
 _DATE = r"\d{4}-\d{1,2}-\d{1,2}"
 _SEP = re.compile(r"\s*(?:–|—|\.\.)\s*|\s+-\s+|\s+till\s+", re.IGNORECASE)
-_WEEKS = re.compile(
-    r"^v(?:ecka)?\s*(\d{1,2})(?:\s*(?:–|—|-|\.\.|till)\s*(?:v(?:ecka)?\s*)?(\d{1,2}))?$", re.IGNORECASE
-)
+_WEEKS = re.compile(r"^v(?:ecka)?\s*(\d{1,2})(?:\s*(?:–|—|-|\.\.|till)\s*(?:v(?:ecka)?\s*)?(\d{1,2}))?$", re.IGNORECASE)
 _MARKER = re.compile(r"\s*\((uppskattad|bekräftad|bekraftad)\)\s*$", re.IGNORECASE)
 _KEY = re.compile(r"^([a-z]+)(?:\s+(\S+))?$")
 _KNOWN_KEYS = "kommun, län, bekräftad, ht ÅÅÅÅ, vt ÅÅÅÅ, " + ", ".join(BREAK_NAMES)
@@ -684,9 +676,7 @@ class _Reader:
             raise self.fail(line, key, f"'{key}' anges redan ({where})")
         self.seen[norm] = line
 
-    def read(
-        self, entries: Iterable[tuple[str, object, int | None]], *, work: WorkCalendar
-    ) -> SchoolCalendar:
+    def read(self, entries: Iterable[tuple[str, object, int | None]], *, work: WorkCalendar) -> SchoolCalendar:
         kommun: tuple[str, int | None] | None = None
         lan: str | None = None
         confirmed = False
@@ -765,9 +755,7 @@ class _Reader:
             obj: Term | Break
             try:
                 if item.what in ("ht", "vt"):
-                    obj = Term(
-                        kind=TermKind(item.what.upper()), start=item.start, end=item.end, estimated=estimated
-                    )
+                    obj = Term(kind=TermKind(item.what.upper()), start=item.start, end=item.end, estimated=estimated)
                 else:
                     obj = Break(name=item.what, start=item.start, end=item.end, estimated=estimated)
             except RuleValueError as exc:  # pragma: no cover - the reader checks first
@@ -846,9 +834,7 @@ def estimated_school_calendar(
         ht_start = dt.date.fromisocalendar(year, 34, 1)
         ht_end = _weekday_on_or_before(dt.date(year, 12, 21), work)
         vt_start = _weekday_on_or_after(dt.date(year + 1, 1, 8), work)
-        june_14 = dt.date(year + 1, 6, 14)
-        friday = june_14 - dt.timedelta(days=(june_14.weekday() - 4) % 7)
-        vt_end = _weekday_on_or_before(friday, work)
+        vt_end = _weekday_on_or_before(dt.date.fromisocalendar(year + 1, 24, 5), work)
         terms += [
             Term(kind=TermKind.HT, start=ht_start, end=ht_end),
             Term(kind=TermKind.VT, start=vt_start, end=vt_end),
