@@ -37,7 +37,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window
 from rules.sv_lexicon import (
@@ -76,6 +78,37 @@ def _c(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+class _Gated:
+    """A compiled pattern behind a cheap substring test: most sentences skip most patterns.
+
+    ``hints`` must be substrings that every match contains (one of them), so the
+    test never changes what the pattern finds, only how fast a miss is.
+    """
+
+    __slots__ = ("hints", "rx")
+
+    def __init__(self, pattern: str, hints: tuple[str, ...]) -> None:
+        self.rx = re.compile(pattern)
+        self.hints = hints
+
+    def _may(self, s: str) -> bool:
+        return not self.hints or any(map(s.__contains__, self.hints))
+
+    def search(self, s: str) -> re.Match[str] | None:
+        return self.rx.search(s) if self._may(s) else None
+
+    def finditer(self, s: str) -> Iterator[re.Match[str]]:
+        return self.rx.finditer(s) if self._may(s) else iter(())
+
+
+def _g(pattern: str, *hints: str) -> _Gated:
+    """A gated pattern; its hints are set beside the table of patterns it belongs to."""
+    return _Gated(pattern, hints)
+
+
+_DIGITS = tuple("0123456789")
+
+
 # --- state ---------------------------------------------------------------------------------
 
 
@@ -100,16 +133,23 @@ class _Work:
 
 _MD = _c(r"\*\*|__|`|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|^#+ |\\")
 _BULLET = _c(r"^\s*(?:[-•*–·]|\d{1,2}[.)])\s+")
+_BULLET_STARTS = frozenset("-•*–·0123456789")
 _SPACES = _c(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _DASHES = str.maketrans({"—": "–", "‒": "–", "−": "–", "‐": "-", "‑": "-", "\u00ad": None, "\ufeff": None})
 _CONTROL = _c(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _clean(text: str) -> str:
-    t = _CONTROL.sub(" ", text.translate(_DASHES))
-    t = _MD.sub("", t)
-    t = _SPACES.sub(" ", t).strip()
-    return _BULLET.sub("", t)
+    t = text.translate(_DASHES)
+    printable = t.isprintable()  # fast path: no control characters, tabs, line breaks or odd spaces
+    if not printable:
+        t = _CONTROL.sub(" ", t)
+    if any(map(t.__contains__, "*_`#\\")):
+        t = _MD.sub("", t)
+    if not printable or "  " in t:
+        t = _SPACES.sub(" ", t)
+    t = t.strip()
+    return _BULLET.sub("", t) if t[:1] in _BULLET_STARTS else t
 
 
 # --- responsible parties -------------------------------------------------------------------
@@ -157,14 +197,18 @@ _LIST_SPLIT = _c(r"\s*(?:,|\boch\b|\bsamt\b|&|\+)\s*")
 _TOKEN = _c(r"[\w][\w-]*|[^\w\s]")
 
 
+# compounds: "kommunpolisen", "socialforvaltningen", "ssp-gruppen" (at least three letters before the head)
+_PARTY_COMPOUND = re.compile(
+    r"[\w-]{3,}(?:" + "|".join(sorted((h for h in _PARTY_WORDS if len(h) >= 6), key=len, reverse=True)) + ")"
+)
+
+
+@lru_cache(maxsize=4096)
 def _is_party_word(folded_word: str) -> bool:
     w = folded_word.strip("-")
     if w in _NOT_PARTIES:
         return False
-    if w in _PARTY_WORDS:
-        return True
-    # compounds: "kommunpolisen", "socialforvaltningen", "ssp-gruppen"
-    return any(w.endswith(h) and len(w) > len(h) + 2 for h in _PARTY_WORDS if len(h) >= 6)
+    return w in _PARTY_WORDS or _PARTY_COMPOUND.fullmatch(w) is not None
 
 
 def _cap(name: str) -> str:
@@ -235,9 +279,10 @@ def _split_trailing_responsible(text: str) -> tuple[str, list[str]]:
 
 def _subject_parties(original: str, folded: str) -> list[str]:
     """The parties in subject position, or an empty list."""
-    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(original)]
+    tokens = [m.span() for m in _TOKEN.finditer(folded)]
     words = [folded[a:b] for a, b in tokens]
-    if not tokens:
+    # most sentences name no party at all: one cached set look-up per word settles it
+    if not any(_is_party_word(word) or word in _PARTY_LEADS for word in words):
         return []
     # "Representanter från kommunförvaltningen kommer att ..."
     if words[0] in ("representanter", "foretradare", "personal", "medarbetare") and len(words) > 2 and words[1] in (
@@ -251,6 +296,8 @@ def _subject_parties(original: str, folded: str) -> list[str]:
         return found
     # V2 order after a fronted adverbial or clause: "Under 2025 genomför kommunen ..."
     for i in range(1, len(words)):
+        if not _may_start_party(words, i):
+            continue
         prev = words[i - 1]
         if prev in _PREPOSITIONS or words[i] in _PREPOSITIONS or number_value(prev) is not None:
             continue
@@ -262,8 +309,23 @@ def _subject_parties(original: str, folded: str) -> list[str]:
     return []
 
 
+_PARTY_LEADS = {"lokalpolisomrade", "lpo", "polisomrade", "region", "polisregion"}
+
+
+def _may_start_party(words: list[str], i: int) -> bool:
+    """A cheap test before the full item parse: can a party name start at token i?"""
+    word = words[i]
+    if _is_party_word(word) or word in _PARTY_LEADS or word in _PARTY_ADJECTIVES:
+        return True
+    if i + 1 < len(words) and (words[i + 1] in ("kommun", "stad", "region") or _is_party_word(words[i + 1])):
+        return True
+    return i + 2 < len(words) and _is_party_word(words[i + 2])
+
+
 def _party_run(original: str, tokens: list[tuple[int, int]], words: list[str], i: int) -> list[str]:
     """Parse a coordinated list of parties starting at token i; [] when none starts there."""
+    if not _may_start_party(words, i):
+        return []
     names: list[str] = []
     while i < len(words):
         item = None
@@ -369,33 +431,43 @@ _RANGE_SEP = (
     r"(?:[ ]?(?:--|[–-])[ ]?|[ ]+(?:till och med|t\.? ?o\.? ?m\.?|tom|till|fram till och med)[ ]+"
     r"|[ ]+(?:och|samt)(?:[ ]+\w+){0,3}?[ ]+(?:till och med|t\.? ?o\.? ?m\.?|till)[ ]+)"
 )
-_RX_RANGE = _c(_w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"))
-_RX_MELLAN = _c(_w(rf"mellan{_SP}{_D1}{_SP}och{_SP}{_D2}"))
-_RX_YEARS_AND = _c(_w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"))
-_RX_UNDER_YEAR = _c(_w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"))
-_RX_UNDER_MONTH = _c(_w(rf"under{_SP}(?:hela{_SP})?(?P<m>{_FULL_MONTH})(?:{_SP}manad)?(?:{_SP}(?P<y>{_YEAR}))?"))
+_RX_RANGE = _g(_w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"))
+_RX_MELLAN = _g(_w(rf"mellan{_SP}{_D1}{_SP}och{_SP}{_D2}"))
+_RX_YEARS_AND = _g(_w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"))
+_RX_UNDER_YEAR = _g(_w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"))
+_RX_UNDER_MONTH = _g(_w(rf"under{_SP}(?:hela{_SP})?(?P<m>{_FULL_MONTH})(?:{_SP}manad)?(?:{_SP}(?P<y>{_YEAR}))?"))
 _SEASONS = {
     "hosten": ((8, 1), (12, 31)), "hostterminen": ((8, 1), (12, 31)), "varen": ((1, 1), (6, 30)),
     "varterminen": ((1, 1), (6, 30)), "sommaren": ((6, 1), (8, 31)), "vintern": ((12, 1), (2, 28)),
 }
-_RX_SEASON = _c(_w(rf"(?:(?P<under>under|i){_SP})?(?:hela{_SP})?(?P<s>{'|'.join(_SEASONS)})(?:{_SP}(?P<y>{_YEAR}))?"))
-_RX_WEEK = _c(_w(rf"(?:under{_SP}|i{_SP})?(?:vecka|v\.?)[ ]?(?P<w>\d{{1,2}})(?:{_SP}(?:ar{_SP})?(?P<y>{_YEAR}))?"))
-_RX_DURATION = _c(
+_RX_SEASON = _g(_w(rf"(?:(?P<under>under|i){_SP})?(?:hela{_SP})?(?P<s>{'|'.join(_SEASONS)})(?:{_SP}(?P<y>{_YEAR}))?"))
+_RX_WEEK = _g(_w(rf"(?:under{_SP}|i{_SP})?(?:vecka|v\.?)[ ]?(?P<w>\d{{1,2}})(?:{_SP}(?:ar{_SP})?(?P<y>{_YEAR}))?"))
+_RX_DURATION = _g(
     _w(
         rf"(?:under{_SP})?(?P<n>{_NUM})(?:{_SP}\(\d+\))?{_SP}(?P<u>ar|manader)(?:{_SP}framat)?{_SP}"
         rf"(?:fran|efter)(?:{_SP}(?:det att|att|och med|dagen for|dagen da))?[^.;]{{0,40}}?"
         r"(?:under)?(?:tecknas|tecknades|tecknats|undertecknandet|signeras|signerades|tecknandet)"
     )
 )
-_RX_SIGNING_START = _c(r"(?:borjar|borja)\s+galla\s+(?:nar|fran|da)[^.;]{0,30}?(?:under)?tecknat")
-_RX_DEADLINE_DAY = _c(
+_RX_SIGNING_START = _g(r"(?:borjar|borja)\s+galla\s+(?:nar|fran|da)[^.;]{0,30}?(?:under)?tecknat")
+_RX_DEADLINE_DAY = _g(
     _w(rf"(?:senast|fram till och med|till och med|t\.? ?o\.? ?m\.?|fram till|innan|fore)(?:{_SP}den)?{_SP}{_DATE}")
 )
-_RX_DEADLINE_MONTH = _c(_w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"))
-_RX_START_ONLY = _c(_w(rf"(?:fran och med|fr\.? ?o\.? ?m\.?|fran|med start|fran den){_SP}(?:den{_SP})?{_DATE}"))
-_RX_ANY_DATE = _c(_w(_DATE))
-_RX_NAMED_LOV = _c(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
+_RX_DEADLINE_MONTH = _g(_w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"))
+_RX_START_ONLY = _g(_w(rf"(?:fran och med|fr\.? ?o\.? ?m\.?|fran|med start|fran den){_SP}(?:den{_SP})?{_DATE}"))
+_RX_ANY_DATE = _g(_w(_DATE))
+_RX_NAMED_LOV = _g(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
 
+
+_MONTH_HINTS = (*_DIGITS, *MONTHS)
+for _rx, _hints in (
+    (_RX_RANGE, _MONTH_HINTS), (_RX_MELLAN, ("mellan",)), (_RX_YEARS_AND, _DIGITS), (_RX_UNDER_YEAR, _DIGITS),
+    (_RX_UNDER_MONTH, ("under",)), (_RX_SEASON, ("host", "var", "sommar", "vinter")), (_RX_WEEK, _DIGITS),
+    (_RX_DURATION, ("teckna", "signer")), (_RX_SIGNING_START, ("galla",)), (_RX_DEADLINE_DAY, _MONTH_HINTS),
+    (_RX_DEADLINE_MONTH, tuple(_FULL_MONTH.split("|"))), (_RX_START_ONLY, ("fr", "med start")),
+    (_RX_ANY_DATE, _MONTH_HINTS), (_RX_NAMED_LOV, ("lovet",)),
+):
+    _rx.hints = _hints
 
 def _extract_dates(w: _Work) -> None:
     s, today = w.s, w.today
@@ -553,7 +625,12 @@ _NOISE = [
 _VARAV = _c(r",?\s*\bvarav\b[^.;]*")
 
 
+_DIGIT = _c(r"\d")
+
+
 def _blank_noise(w: _Work) -> None:
+    if not _DIGIT.search(w.s):
+        return
     for rx in _NOISE:
         for m in rx.finditer(w.s):
             w.blank(m)
@@ -566,23 +643,29 @@ def _blank_noise(w: _Work) -> None:
 
 _UNIT_ALT = "|".join(re.escape(u).replace(r"\ ", " ") for u in sorted(UNIT_BY_WORD, key=len, reverse=True))
 _DEFINITE = {"dagen", "veckan", "manaden", "kvartalet", "tertialet", "halvaret", "terminen", "lasaret", "aret", "kalenderaret", "dygnet"}
-_RX_EVERY_N = _c(
+_RX_EVERY_N = _g(
     _w(
         rf"(?:(?:var|vart)[ ]?(?:annan|annat)|var(?:t)?{_SP}(?P<ord>{'|'.join(ORDINALS)}|\d+:?[ae]?)|varannan|vartannat)"
         rf"{_SP}(?P<u>{_UNIT_ALT})"
     )
 )
 _RX_PER_UNIT = _c(_w(rf"(?P<p>per|i|om|varje|var|vart|a|pr\.?|/)[ ]?(?P<u>{_UNIT_ALT})(?![\w-])"))
-_RX_SLASH_UNIT = _c(rf"(?<=\w)/[ ]?(?P<u>{_UNIT_ALT})(?![\w-])")
-_RX_PER_ENT_AND_UNIT = _c(_w(rf"(?:per|varje){_SP}(?P<e>[a-z][\w-]*){_SP}och{_SP}(?P<u>{_UNIT_ALT})"))
-_RX_UNDER_UNIT = _c(_w(r"under(?: hela)? (?P<u>aret|terminen|lasaret|manaden|veckan|kvartalet|halvaret|tertialet)"))
-_RX_FREQ_ADV = _c(_w(rf"(?P<a>{'|'.join(FREQ_ADVERBS)})"))
-_RX_WEEKDAY = _c(
+_RX_SLASH_UNIT = _g(rf"(?<=\w)/[ ]?(?P<u>{_UNIT_ALT})(?![\w-])")
+_RX_PER_ENT_AND_UNIT = _g(_w(rf"(?:per|varje){_SP}(?P<e>[a-z][\w-]*){_SP}och{_SP}(?P<u>{_UNIT_ALT})"))
+_RX_UNDER_UNIT = _g(_w(r"under(?: hela)? (?P<u>aret|terminen|lasaret|manaden|veckan|kvartalet|halvaret|tertialet)"))
+_RX_FREQ_ADV = _g(_w(rf"(?P<a>{'|'.join(FREQ_ADVERBS)})"))
+_RX_WEEKDAY = _g(
     _w(rf"(?:(?P<v>varje|var|varannan|pa)[ ])?(?P<d>{'|'.join(WEEKDAYS)})(?P<pl>ar|arna|en)?")
 )
-_RX_AVERAGE = _c(_w(r"i (?:genom)?snitt(?: over (?:aret|terminen|lasaret|perioden|halvaret))?|i medeltal|i medel|i genomsnitt|genomsnittligt?"))
-_RX_HELG = _c(_w(r"(?:varje|per|var)[ ](?P<x>helg|kvall|vardag)"))
+_RX_AVERAGE = _g(_w(r"i (?:genom)?snitt(?: over (?:aret|terminen|lasaret|perioden|halvaret))?|i medeltal|i medel|i genomsnitt|genomsnittligt?"))
+_RX_HELG = _g(_w(r"(?:varje|per|var)[ ](?P<x>helg|kvall|vardag)"))
 
+for _rx, _hints in (
+    (_RX_EVERY_N, ("var",)), (_RX_SLASH_UNIT, ("/",)), (_RX_PER_ENT_AND_UNIT, ("per ", "varje ")),
+    (_RX_UNDER_UNIT, ("under",)), (_RX_FREQ_ADV, ("vis", "lig")), (_RX_WEEKDAY, ("dag",)),
+    (_RX_AVERAGE, ("snitt", "medel")), (_RX_HELG, ("helg", "kvall", "vardag")),
+):
+    _rx.hints = _hints
 
 @dataclass(slots=True)
 class _PeriodHit:
@@ -647,7 +730,7 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
 _ENT = r"(?P<e>[a-z][a-z-]*[a-z])"
 _RX_PER_ENT = _c(_w(rf"(?:per|varje|respektive|resp\.|var och en av|for varje|pa varje|i varje|pa respektive|i respektive){_SP}{_ENT}"))
 _RX_UNIT_AND_ENT = _c(_w(rf"(?:per|varje|/|i|om)[ ]?(?:{_UNIT_ALT}){_SP}(?:och|per){_SP}{_ENT}"))
-_RX_PLURAL_ENT = _c(
+_RX_PLURAL_ENT = _g(
     _w(rf"(?:pa|i|vid|for|besoka|besoker|besoks)?[ ]?(?:kommunens|samtliga|alla|de|bada)(?:{_SP}(?P<n>{_NUM}))?{_SP}{_ENT}")
 )
 _RX_NUM_ENT = _c(_w(rf"(?:pa|i|vid){_SP}(?P<n>{_NUM}){_SP}{_ENT}"))
@@ -709,8 +792,8 @@ _QMIN = r"minst|som minst|atminstone|inte mindre an|lagst|minimum|min\.|inte far
 _QMAX = r"hogst|som mest|som hogst|maximalt|max\.?|inte mer an|inte fler an|upp till"
 _QAPPROX = r"totalt|sammanlagt|sammantaget|cirka|ca\.?|c:a|ungefar|omkring|runt|kring|drygt|knappt|nastan"
 _RSEP = r"[ ]?(?:-|–|/)[ ]?|[ ]+(?:till|a|eller)[ ]+"
-_RX_MIN_MAX = _c(_w(rf"(?:{_QMIN}){_SP}(?P<a>{_NUM}){_SP}(?:och|men|,){_SP}(?:{_QMAX}){_SP}(?P<b>{_NUM})"))
-_RX_BETWEEN = _c(_w(rf"mellan{_SP}(?P<a>{_NUM}){_SP}och{_SP}(?P<b>{_NUM})"))
+_RX_MIN_MAX = _g(_w(rf"(?:{_QMIN}){_SP}(?P<a>{_NUM}){_SP}(?:och|men|,){_SP}(?:{_QMAX}){_SP}(?P<b>{_NUM})"))
+_RX_BETWEEN = _g(_w(rf"mellan{_SP}(?P<a>{_NUM}){_SP}och{_SP}(?P<b>{_NUM})"))
 _RX_COUNT = _c(
     _w(
         rf"(?:(?P<q>{_QMIN}|{_QMAX}|{_QAPPROX}){_SP})?(?P<a>{_NUM})(?:(?:{_RSEP})(?P<b>{_NUM}))?"
@@ -730,6 +813,11 @@ _PERSON_NOUNS = {
 _ARTICLES = {"en", "ett"}
 _CLAUSE_STOP = _c(r"[.;:!?]")
 
+for _rx, _hints in (
+    (_RX_MIN_MAX, ("min", "atminstone", "mindre", "lagst", "farre", "fler")), (_RX_BETWEEN, ("mellan",)),
+    (_RX_PLURAL_ENT, ("kommunens", "samtliga", "alla", "de ", "bada")),
+):
+    _rx.hints = _hints
 
 @dataclass(slots=True)
 class _CountHit:
@@ -888,13 +976,22 @@ _RX_VAGUE = _c(
         r"i storre utstrackning|oftare|flitigt|tidvis"
     )
 )
-_RX_CONDITIONAL = _c(
-    r"(?:^|[,;.] ?)om\s(?!aret\b|dagen\b|manaden\b|veckan\b)|(?:^|[,;] ?)onskar\s|\bvid behov\b|\befter behov\b|"
-    r"\butifran behov\b|\bbehov uppstar\b|\bom behov\b|\bi man av\b|\b(?:da|nar) det (?:ar|anses|bedoms) (?:befogat|motiverat|lampligt|nodvandigt)|"
-    r"\bnar det behovs\b|\bom (?:\w+ ){0,6}(?:medger|kraver|tillater|onskar|onskas|behovs|uppstar|uppkommer|"
-    r"finns|visar|foranleder|motiverar|sa onskar)\b|\bi forekommande fall\b|\bvid (?:en )?(?:begaran|forfragan|efterfragan)\b|"
-    r"\bpa (?:begaran|forfragan|efterfragan)\b|\bom mojligt\b|\bi den man\b|\bvid eventuell\w*\b|\bom sa (?:onskas|kravs)\b|"
-    r"\bbehovsprovat?\b"
+# Conditions, one gated pattern each: most sentences carry none of the gate words.
+_RX_CONDITIONALS = (
+    _g(r"(?:^|[,;.] ?)om\s(?!aret\b|dagen\b|manaden\b|veckan\b)", "om "),
+    _g(r"(?:^|[,;] ?)onskar\s", "onskar"),
+    _g(r"\b(?:vid|efter|utifran|om) behov\b|\bbehov uppstar\b|\bbehovsprovat?\b", "behov"),
+    _g(r"\b(?:da|nar) det (?:ar|anses|bedoms) (?:befogat|motiverat|lampligt|nodvandigt)|\bnar det behovs\b", "det "),
+    _g(
+        r"\bom (?:\w+ ){0,6}(?:medger|kraver|tillater|onskar|onskas|behovs|uppstar|uppkommer|finns|visar|"
+        r"foranleder|motiverar)\b",
+        "medger", "kraver", "tillater", "onska", "behovs", "uppstar", "uppkommer", "finns", "visar", "foranleder",
+        "motiverar",
+    ),
+    _g(r"\bi man av\b|\bi den man\b", " man"),
+    _g(r"\bi forekommande fall\b", "forekommande"),
+    _g(r"\b(?:vid|pa) (?:en )?(?:begaran|forfragan|efterfragan)\b", "begaran", "fragan"),
+    _g(r"\bom mojligt\b|\bvid eventuell\w*\b|\bom sa (?:onskas|kravs)\b", "mojligt", "eventuell", "om sa"),
 )
 _EVENT_NOUNS = (
     r"\w*mote[nt]?|\w*moten(?:a)?|\w*sammantrade\w*|hogtid\w*|\w*evenemang\w*|\w*event\w*|skolstart\w*|lovstart\w*|"
@@ -911,8 +1008,18 @@ _RX_EVENT = _c(
 )
 
 
+_VAGUE_HINTS = (
+    "regelbund", "kontinuerlig", "lopande", "aterkommande", "frekvent", "antal", "flertal", "flera", "nagra",
+    "ett par", "tat", "ofta", "jamna", "stundtals", "emellanat", "periodvis", "standigt", "fatal", "nagon gang",
+    "utstrackning", "flitigt", "tidvis",
+)
+_EVENT_HINTS = ("vid ", "samband", "anslutning", "infor ", "efter", "forsta ", "nar ")
+
+
 def _kind_markers(s: str) -> tuple[bool, bool, bool]:
-    return bool(_RX_CONDITIONAL.search(s)), bool(_RX_EVENT.search(s)), bool(_RX_VAGUE.search(s))
+    cond = any(rx.search(s) for rx in _RX_CONDITIONALS)
+    event = any(h in s for h in _EVENT_HINTS) and bool(_RX_EVENT.search(s))
+    return cond, event, any(map(s.__contains__, _VAGUE_HINTS)) and bool(_RX_VAGUE.search(s))
 
 
 # --- the parser ----------------------------------------------------------------------------

@@ -82,4 +82,7 @@ def correct_typos(folded: str) -> str:
     >>> correct_typos("minnst en gang")
     'minst  en gang'
     """
-    return _WORD.sub(lambda m: _correct_word(m.group(0)), folded)
+    fixes = {w: c for w in set(_WORD.findall(folded)) if (c := _correct_word(w)) != w}
+    if not fixes:
+        return folded
+    return _WORD.sub(lambda m: fixes.get(m.group(0), m.group(0)), folded)
