@@ -192,7 +192,7 @@ _PARTY_ADJECTIVES = {"tekniska", "sociala", "lokala", "kommunala", "regionala", 
 _MODALS = {"ska", "skall", "kan", "bor", "maste", "far", "vill", "kommer", "lovar", "avser", "tanker"}
 _TRAILING_SLASH = _c(r"/\s*([^/()]{2,80}?)\s*\.?\s*$")
 _TRAILING_PAREN = _c(r"\(\s*(?:ansvarig[a]?:?\s*)?([^()]{2,80}?)\s*\.?\s*\)\s*\.?\s*$", )
-_ANSVARIG = _c(r"(?i)\bansvarig[a]?\s*(?:part(?:er)?|enhet(?:er)?)?\s*:\s*([^.;()]{2,80})")
+_ANSVARIG = _c(r"(?i)\bansvar(?:ig[a]?)?\s*(?:part(?:er)?|enhet(?:er)?)?\s*:\s*([^.;()]{2,80})")
 _LIST_SPLIT = _c(r"\s*(?:,|\boch\b|\bsamt\b|&|\+)\s*")
 _TOKEN = _c(r"[\w][\w-]*|[^\w\s]")
 
@@ -338,7 +338,8 @@ def _party_run(original: str, tokens: list[tuple[int, int]], words: list[str], i
             item = _party_item(original[a:b])
             if item:
                 # a genitive head ("kommunens") is an owner, not a party
-                if words[i + n - 1].endswith("s") and not words[i + n - 1].endswith("ss"):
+                head = words[i + n - 1]
+                if head.endswith("s") and _is_party_word(head[:-1]):
                     item = None
                     continue
                 i += n
@@ -433,6 +434,7 @@ _RANGE_SEP = (
 )
 _RX_RANGE = _g(_w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"))
 _RX_MELLAN = _g(_w(rf"mellan{_SP}{_D1}{_SP}och{_SP}{_D2}"))
+_RX_SCHOOL_YEAR = _g(_w(rf"(?:under{_SP})?(?:hela{_SP})?lasar(?:et)?{_SP}(?P<y1>{_YEAR})[ ]?[/–-][ ]?(?P<y2>{_YEAR}|\d{{2}})"))
 _RX_YEARS_AND = _g(_w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"))
 _RX_UNDER_YEAR = _g(_w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"))
 _RX_UNDER_MONTH = _g(_w(rf"under{_SP}(?:hela{_SP})?(?P<m>{_FULL_MONTH})(?:{_SP}manad)?(?:{_SP}(?P<y>{_YEAR}))?"))
@@ -461,7 +463,7 @@ _RX_NAMED_LOV = _g(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|
 
 _MONTH_HINTS = (*_DIGITS, *MONTHS)
 for _rx, _hints in (
-    (_RX_RANGE, _MONTH_HINTS), (_RX_MELLAN, ("mellan",)), (_RX_YEARS_AND, _DIGITS), (_RX_UNDER_YEAR, _DIGITS),
+    (_RX_RANGE, _MONTH_HINTS), (_RX_MELLAN, ("mellan",)), (_RX_SCHOOL_YEAR, ("lasar",)), (_RX_YEARS_AND, _DIGITS), (_RX_UNDER_YEAR, _DIGITS),
     (_RX_UNDER_MONTH, ("under",)), (_RX_SEASON, ("host", "var", "sommar", "vinter")), (_RX_WEEK, _DIGITS),
     (_RX_DURATION, ("teckna", "signer")), (_RX_SIGNING_START, ("galla",)), (_RX_DEADLINE_DAY, _MONTH_HINTS),
     (_RX_DEADLINE_MONTH, tuple(_FULL_MONTH.split("|"))), (_RX_START_ONLY, ("fr", "med start")),
@@ -492,6 +494,14 @@ def _extract_dates(w: _Work) -> None:
                 if win:
                     w.window = win
                     w.blank(m)
+    if w.window is None:
+        m = _RX_SCHOOL_YEAR.search(w.s)
+        if m:
+            y1 = int(m.group("y1"))
+            y2 = int(m.group("y2")) if len(m.group("y2")) == 4 else y1 // 100 * 100 + int(m.group("y2"))
+            if y2 == y1 + 1:
+                w.window = Window(start=dt.date(y1, 7, 1), end=dt.date(y2, 6, 30))
+                w.blank(m)
     if w.window is None:
         m = _RX_YEARS_AND.search(w.s)
         if m:
@@ -655,7 +665,10 @@ _RX_PER_ENT_AND_UNIT = _g(_w(rf"(?:per|varje){_SP}(?P<e>[a-z][\w-]*){_SP}och{_SP
 _RX_UNDER_UNIT = _g(_w(r"under(?: hela)? (?P<u>aret|terminen|lasaret|manaden|veckan|kvartalet|halvaret|tertialet)"))
 _RX_FREQ_ADV = _g(_w(rf"(?P<a>{'|'.join(FREQ_ADVERBS)})"))
 _RX_WEEKDAY = _g(
-    _w(rf"(?:(?P<v>varje|var|varannan|pa)[ ])?(?P<d>{'|'.join(WEEKDAYS)})(?P<pl>ar|arna|en)?")
+    _w(
+        rf"(?:(?P<v>varje|var|varannan|pa)[ ])?(?P<d>{'|'.join(WEEKDAYS)})(?P<pl>ar|arna|en)?"
+        rf"(?P<more>(?:(?:,| och| samt) (?:{'|'.join(WEEKDAYS)})(?:ar|arna|en)?)*)"
+    )
 )
 _RX_AVERAGE = _g(_w(r"i (?:genom)?snitt(?: over (?:aret|terminen|lasaret|perioden|halvaret))?|i medeltal|i medel|i genomsnitt|genomsnittligt?"))
 _RX_HELG = _g(_w(r"(?:varje|per|var)[ ](?P<x>helg|kvall|vardag)"))
@@ -671,6 +684,7 @@ for _rx, _hints in (
 class _PeriodHit:
     period: Period
     implies_once: bool  # a frequency word: "årligen" means once a year without a number
+    implied: int = 1  # how many a frequency word means ("varje fredag och lördag" means 2 a week)
 
 
 def _extract_period(w: _Work) -> _PeriodHit | None:
@@ -717,7 +731,9 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
     m = _RX_WEEKDAY.search(s)
     if m and (m.group("v") in ("varje", "var", "varannan") or m.group("pl") in ("ar", "arna")):
         w.blank(m)
-        return _PeriodHit(Period(unit=Unit.WEEK, every=2 if m.group("v") == "varannan" else 1), implies_once=True)
+        days = 1 + len(re.findall("|".join(WEEKDAYS), m.group("more") or ""))
+        period = Period(unit=Unit.WEEK, every=2 if m.group("v") == "varannan" else 1)
+        return _PeriodHit(period, implies_once=True, implied=days)  # "varje fredag och lördag": 2 a week
     m = _RX_UNDER_UNIT.search(s)
     if m:
         w.blank(m)
@@ -844,7 +860,11 @@ def _preceding_word(s: str, pos: int) -> str:
 
 def _count_noun(words: list[str]) -> tuple[str, str | None]:
     """Classify what follows a number: ('times'|'hours'|'days'|'thing'|'person'|'duration'|'none', noun)."""
+    if len(words) > 1 and words[0] in ("per", "/", "i", "om", "varje", "a") and words[1] in UNIT_BY_WORD:
+        return "times", None  # "minst 4 per år", "2/vecka": the count is of occasions
     for i, word in enumerate(words[:4]):
+        if word in ("st", "stycken", "styck") or (word == "." and i and words[i - 1] == "st"):
+            continue  # "6 st. riktade insatser"
         if word in _TIMES_NOUNS or word.startswith("gang") or word.endswith(("tillfallen", "tillfalle")):
             return "times", word
         if word in _HOURS_NOUNS:
@@ -1072,7 +1092,7 @@ def _parse(text: str, today: dt.date) -> Rule:
 
     quota: Quota | None = count.quota if count else None
     if quota is None and period_hit and period_hit.implies_once and not vague:
-        quota = Quota(min=1, max=1)
+        quota = Quota(min=period_hit.implied, max=period_hit.implied)
     period = period_hit.period if period_hit and quota else None
 
     if cond:

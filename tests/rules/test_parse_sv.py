@@ -118,6 +118,11 @@ QUOTAS = [
     ("Kommunens trygghetsvärdar går ronder fem gånger i veckan.", q(5, 5), p("week")),
     ("Trygghetsvandringar genomförs två gånger om året, vår och höst.", q(2, 2), p("year")),
     ("Polisen ska fyra gånger under läsåret besöka skolorna.", q(4, 4), p("school_year")),
+    # counts before a period marker, fillers, weekday lists
+    ("Polisen genomför riktade kontroller (minst 4 per år).", q(4, None), p("year")),
+    ("Polisen kommer att genomföra 6 st. riktade insatser per år.", q(6, 6), p("year")),
+    ("Fältassistenter är ute varje fredag och lördag.", q(2, 2), p("week")),
+    ("Polis och kommun ska tillsammans genomföra minst fyra (4) trygghetsvandringar per år.", q(4, None), p("year")),
     # measures
     ("Ordningsvakter är i tjänst tre dagar i veckan vid stationen.", q(3, 3, "days"), p("week")),
     ("Polisen ska genomföra 30 timmar fotpatrullering per månad i centrum.", q(30, 30, "hours"), p("month")),
@@ -163,6 +168,8 @@ RESPONSIBLE = [
     ("Samverkan med polisen och skolan kring unga.", []),
     ("Kommunpolisen och fältgruppen besöker skolorna.", ["Kommunpolisen", "Fältgruppen"]),
     ("Trygghetsvandring i centrum. Ansvarig: Kommunen", ["Kommunen"]),
+    ("Trygghetsvandring två gånger per år. Ansvar: Polisen och kommunen", ["Polisen", "Kommunen"]),
+    ("Polis och kommun ska tillsammans genomföra fyra trygghetsvandringar.", ["Polis", "Kommun"]),
     ("Resultaten redovisas för kommunstyrelsen.", []),
 ]
 
@@ -187,6 +194,9 @@ WINDOWS = [
     ("Polisen och kommunen håller två dialoger per år under 2024 och 2025.", D(2024, 1, 1), w("2024-01-01", "2025-12-31")),
     ("Aktiviteterna genomförs från den 1 september 2025 till den 31 maj 2026.", D(2025, 1, 1), w("2025-09-01", "2026-05-31")),
     ("Löftet gäller från 1 oktober till 31 december.", D(2025, 8, 15), w("2025-10-01", "2025-12-31")),
+    ("Under läsåret 2024/2025 ska polisen besöka varje skola två gånger.", D(2024, 1, 1),
+     w("2024-07-01", "2025-06-30")),
+    ("Polisen ska ha närvaro i centrum under juni–augusti.", D(2024, 1, 10), w("2024-06-01", "2024-08-31")),
 ]
 
 
