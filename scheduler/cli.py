@@ -13,10 +13,12 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from scheduler import argparse_sv
+
 __all__ = ["COMMANDS", "UserError", "main"]
 
 #: Subcommand modules under scheduler.commands, in the order ``lofte --help`` lists them.
-COMMANDS = ["parse"]
+COMMANDS = ["parse", "check"]
 
 
 class UserError(Exception):
@@ -24,6 +26,7 @@ class UserError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    argparse_sv.install()
     parser = argparse.ArgumentParser(
         prog="lofte",
         description="Löfte håller medborgarlöften: regler, planer, kalenderflöden och påminnelser.",

@@ -8,6 +8,7 @@ and answers one line each, in order (JSON Lines with ``--json``).
 from __future__ import annotations
 
 import argparse
+import io
 import datetime as dt
 import json
 import sys
@@ -44,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     # The CLI is the shell: it may read the clock; the core takes `today` as a parameter.
     today: dt.date = args.today or dt.date.today()  # noqa: DTZ011 - a calendar date in local time is meant
     if args.text == ["-"]:
-        for lineno, line in enumerate(sys.stdin, start=1):
+        # Bytes that are not UTF-8 (a pasted Word document, binary junk) must not stop the batch.
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="")
+        for lineno, line in enumerate(stdin, start=1):
             text = line.rstrip("\r\n")
             _emit(parse_sv(text, today=today), as_json=args.json, lineno=lineno)
         return 0
