@@ -1,0 +1,111 @@
+"""``lofte check`` through ``scheduler.cli.main``: Swedish output and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scheduler.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+DATA = ROOT / "tests" / "data" / "promises"
+
+
+def test_valid_example_exits_0_with_a_swedish_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["check", str(EXAMPLES / "astorp-2019.yaml")])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert err == ""
+    assert out.startswith(f"Medborgarlöfte Åstorp 2019 ({EXAMPLES / 'astorp-2019.yaml'})\n")
+    assert "Kommun: Åstorp, Skåne län\n" in out
+    assert "Giltigt: 2019-01-01 – 2019-12-31 (365 dagar)\n" in out
+    assert "Skolkalender: i löftesfilen, uppskattad; terminer inom giltighetstiden: " in out
+    assert "  polisen         Lokalpolisområde Klippan <polisen.klippan@example.se>\n" in out
+    assert "  högstadieskola: Björkskolan, Ekskolan\n" in out
+    assert "Aktiviteter (14):" in out
+    # One activity in full: unit, how the sentence was understood, entities, calendar, plans.
+    block = out.split(" 2. informationskvallar: Informationskvällar för vårdnadshavare\n")[1].split("\n\n")[0]
+    assert "    Ansvarig enhet: Åstorps kommun (kommunen)\n" in block
+    assert "    Så förstår Löfte meningen:\n      Tolkning: minst 1 gång per termin och högstadieskola" in block
+    assert "    Räknas per högstadieskola: Björkskolan, Ekskolan\n" in block
+    assert "    Följer skolkalendern: ja\n" in block
+    assert "    Planering: tisdag, onsdag eller torsdag, kl. 18:30, 90 minuter, Skolans aula" in block
+    assert "    Ändrat i filen (rule): kind, quota\n" in out
+    assert "Behöver granskas (1):\n" in out
+    assert out.endswith("Filen är giltig: 14 aktiviteter, 4 följs upp mot antal eller datum, 1 att granska.\n")
+
+
+@pytest.mark.parametrize("name", ["hagfors-2022.yaml", "orkelljunga-2022.yaml"])
+def test_other_examples_are_valid_with_nothing_to_review(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLES / name)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.rstrip().endswith("inget att granska.")
+    assert "Behöver granskas" not in out
+
+
+def test_review_items_are_listed_but_do_not_fail(capsys: pytest.CaptureFixture[str]) -> None:
+    path = DATA / "needs-review.yaml"
+    assert main(["check", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "    Behöver granskas: meningen anger inget antal, ingen frekvens och inget datum" in out
+    assert "Behöver granskas (2):\n" in out
+    assert f"  {path}, rad 11, fält 'activities[0].sentence': meningen anger inget antal" in out
+    assert "  polisen  Lokalpolisområde Torsby (ingen e-postadress)\n" in out
+
+
+def test_invalid_file_exits_2_with_every_error_in_swedish(capsys: pytest.CaptureFixture[str]) -> None:
+    path = DATA / "many-errors.yaml"
+    assert main(["check", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    assert lines[0] == f"lofte: {path} är inte giltig (6 fel):"
+    assert lines[1] == f"  {path}, rad 6, fält 'units[0].email': ogiltig e-postadress 'inte-en-adress'"
+    assert len(lines) == 7
+    assert "Traceback" not in err
+
+
+def test_brief_example_error(capsys: pytest.CaptureFixture[str]) -> None:
+    path = DATA / "unknown-unit.yaml"
+    assert main(["check", str(path)]) == 2
+    _, err = capsys.readouterr()
+    assert (
+        f"  {path}, rad 24, fält 'activities[3].unit': okänd enhet 'polis' (menade du 'polisen'?)"
+        " (kända: polisen, kommunen)\n"
+    ) in err
+
+
+def test_several_files_report_each_and_fail_if_any_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = EXAMPLES / "orkelljunga-2022.yaml", DATA / "bad-date.yaml"
+    assert main(["check", str(good), str(bad)]) == 2
+    out, err = capsys.readouterr()
+    assert "Medborgarlöfte Örkelljunga" in out
+    assert f"lofte: {bad} är inte giltig (1 fel):" in err
+    assert "ogiltigt datum '2019-13-01'" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("finns-inte.yaml", "filen finns inte"),
+        ("invalid-yaml.yaml", "rad 6: ett kolon (:) står där det inte får stå"),
+        ("overlapping-terms-file.yaml", "fält 'ht 2019': 'ht 2019' anges redan (rad 4)"),
+    ],
+)
+def test_unreadable_input_never_gives_a_traceback(
+    name: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(DATA / name)]) == 2
+    _, err = capsys.readouterr()
+    assert problem in err
+    assert "Traceback" not in err
+
+
+def test_check_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    assert "kontrollera en löftesfil" in capsys.readouterr().out
