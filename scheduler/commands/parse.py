@@ -8,8 +8,8 @@ and answers one line each, in order (JSON Lines with ``--json``).
 from __future__ import annotations
 
 import argparse
-import io
 import datetime as dt
+import io
 import json
 import sys
 from typing import TYPE_CHECKING

@@ -83,4 +83,5 @@ def test_junk_on_standard_input_never_crashes() -> None:
     assert proc.returncode == 0, proc.stderr
     out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [o["kind"] for o in out] == ["untimed", "untimed", "quota"]
-    assert out[0]["quota"] is None and out[1]["quota"] is None
+    assert out[0]["quota"] is None
+    assert out[1]["quota"] is None
