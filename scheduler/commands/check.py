@@ -13,6 +13,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from rules.school import LAN
 from scheduler.promise_file import WEEKDAYS_SV, PromiseFileError, PromiseFileInvalid, load_promise_file
 
 try:  # describe_sv is the multi-line explanation; older cores only have explain_sv
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
 def report(spec: PromiseSpec, *, describe: Callable[..., str] = _describe) -> str:
     """The Swedish report of one valid promise file."""
     out: list[str] = [f"{spec.title} ({spec.path})"]
-    out.append(f"Kommun: {spec.kommun}, {spec.lan} län")
+    lan = LAN[spec.lan][0] if spec.lan in LAN else f"{spec.lan} län"
+    out.append(f"Kommun: {spec.kommun}, {lan}")
     out.append(f"Giltigt: {spec.validity.start} – {spec.validity.end} ({spec.validity.days} dagar)")
     cal = spec.calendar_source
     where = _CALENDAR_SV[cal.kind].format(path=cal.written or cal.path)

@@ -43,6 +43,7 @@ def test_other_examples_are_valid_with_nothing_to_review(name: str, capsys: pyte
     out, err = capsys.readouterr()
     assert err == ""
     assert out.rstrip().endswith("inget att granska.")
+    assert ("Kommun: Hagfors, Värmlands län\n" in out) == (name == "hagfors-2022.yaml")
     assert "Behöver granskas" not in out
 
 
