@@ -26,6 +26,17 @@ from rules.periods import (
     requirements,
     utc_range,
 )
+from rules.planner import (
+    ActivityPlan,
+    ActivityPlanInput,
+    PeriodPlan,
+    PinnedOccurrence,
+    Plan,
+    PlannedOccurrence,
+    PlanProblem,
+    Unscheduled,
+    plan,
+)
 from rules.school import (
     Break,
     SchoolCalendar,
@@ -37,15 +48,22 @@ from rules.school import (
 )
 
 __all__ = [
+    "ActivityPlan",
+    "ActivityPlanInput",
     "Break",
     "CalendarFileError",
     "Kind",
     "Measure",
     "NaiveDatetimeError",
     "Period",
+    "PeriodPlan",
     "PeriodRequirement",
     "PeriodSpan",
+    "PinnedOccurrence",
+    "Plan",
     "PlanError",
+    "PlanProblem",
+    "PlannedOccurrence",
     "Quota",
     "Rule",
     "RuleError",
@@ -54,6 +72,7 @@ __all__ = [
     "Term",
     "TermKind",
     "Unit",
+    "Unscheduled",
     "Window",
     "WorkCalendar",
     "available_share",
@@ -66,6 +85,7 @@ __all__ = [
     "parse_school_calendar",
     "parse_sv",
     "periods",
+    "plan",
     "required_in",
     "requirements",
     "swedish_holidays",
