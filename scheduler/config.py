@@ -1,0 +1,188 @@
+"""Configuration, read once (starlette-style) and passed on as a frozen ``Settings``.
+
+``Config`` reads names from the environment (and, if given, a ``.env``-style file; the
+environment wins). A secret may be given in a file instead: when ``NAME_FILE`` is set,
+the file it names is read and its content (without the trailing newline) is the value of
+``NAME``, healthchecks' ``*_FILE`` convention for Docker/Kubernetes secrets. Setting both
+``NAME`` and ``NAME_FILE`` is an error, so nobody wonders which one won.
+
+>>> config = Config(environ={"LOFTE_DATA_DIR": "/srv/lofte"})
+>>> config("LOFTE_DATA_DIR")
+'/srv/lofte'
+>>> config("LOFTE_DATABASE_URL", default=None) is None
+True
+>>> config("LOFTE_PORT", cast=int)
+Traceback (most recent call last):
+...
+scheduler.config.ConfigError: Config 'LOFTE_PORT' is missing, and has no default.
+
+Names Löfte reads (``load_settings``):
+
+======================  =====================================================================
+``LOFTE_DATABASE_URL``  SQLAlchemy URL: ``sqlite:///path.sqlite3`` or
+                        ``postgresql+psycopg://user@host/db``. Default: ``lofte.sqlite3``
+                        in the data dir. A URL with a password belongs in
+                        ``LOFTE_DATABASE_URL_FILE``
+``LOFTE_DATA_DIR``      where local state lives (the default SQLite file). Default ``./var``,
+                        relative to the working directory; created on demand
+======================  =====================================================================
+
+Settings are read once per process (``get_settings()`` caches them): configuration
+must not change during the lifetime of the objects built from it (Radicale). Tests
+build their own with ``load_settings(environ={...})``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+__all__ = [
+    "DEFAULT_DATA_DIR",
+    "SQLITE_FILENAME",
+    "Config",
+    "ConfigError",
+    "Settings",
+    "get_settings",
+    "load_settings",
+]
+
+T = TypeVar("T")
+
+#: ``LOFTE_DATA_DIR`` when unset, relative to the working directory.
+DEFAULT_DATA_DIR = "./var"
+#: The SQLite file under the data dir used when ``LOFTE_DATABASE_URL`` is unset.
+SQLITE_FILENAME = "lofte.sqlite3"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name, self.problem = name, problem
+        super().__init__(f"Config '{name}' {problem}")
+
+
+class _Undefined:
+    def __repr__(self) -> str:
+        return "<undefined>"
+
+
+_UNDEFINED: Any = _Undefined()
+
+
+class Config:
+    """Look up configuration names in the environment and an optional env file.
+
+    ``env_file`` holds ``NAME=value`` lines (``#`` comments, optional quotes); a missing
+    file is not an error, so a checkout works without one.
+    """
+
+    def __init__(
+        self, env_file: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.file_values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            self.file_values = _read_env_file(Path(env_file))
+
+    def _raw(self, name: str) -> str | None:
+        if name in self.environ:
+            return self.environ[name]
+        return self.file_values.get(name)
+
+    def get(self, name: str) -> str | None:
+        """The raw value of ``name`` (or of the file ``NAME_FILE`` names), or None."""
+        value = self._raw(name)
+        secret_path = self._raw(f"{name}_FILE")
+        if secret_path is None:
+            return value
+        if value is not None:
+            raise ConfigError(name, f"and '{name}_FILE' are both set; set only one of them.")
+        try:
+            text = Path(secret_path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE", f"names a file that cannot be read: {exc}") from None
+        return text.rstrip("\r\n")
+
+    @overload
+    def __call__(self, name: str) -> str: ...
+    @overload
+    def __call__(self, name: str, *, cast: Callable[[str], T]) -> T: ...
+    @overload
+    def __call__(self, name: str, *, default: T) -> str | T: ...
+    @overload
+    def __call__(self, name: str, *, cast: Callable[[str], T], default: Any) -> T: ...
+
+    def __call__(self, name: str, *, cast: Callable[[str], Any] | None = None, default: Any = _UNDEFINED) -> Any:
+        """The value of ``name`` passed through ``cast``; ``default`` (not cast) when unset."""
+        value = self.get(name)
+        if value is None:
+            if default is _UNDEFINED:
+                raise ConfigError(name, "is missing, and has no default.")
+            return default
+        if cast is None:
+            return value
+        try:
+            return cast(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(name, f"has value {value!r}, not a valid {getattr(cast, '__name__', cast)}.") from exc
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name.strip()] = value
+    return values
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the shell reads from the environment, validated once."""
+
+    #: the database URL as given, or None for the default SQLite file under ``data_dir``
+    database_url: str | None
+    data_dir: Path
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The default SQLite file (used when ``database_url`` is None)."""
+        return self.data_dir / SQLITE_FILENAME
+
+    def __repr__(self) -> str:  # never print a password that may sit in the URL
+        url = "None" if self.database_url is None else "'***'"
+        return f"Settings(database_url={url}, data_dir={str(self.data_dir)!r})"
+
+
+def load_settings(
+    env_file: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read ``Settings`` from the environment (or ``environ``) and ``env_file``."""
+    config = Config(env_file, environ=environ)
+    url = config("LOFTE_DATABASE_URL", default="").strip()
+    if url and "://" not in url:  # an empty value means "unset", as in a blank .env line
+        raise ConfigError(
+            "LOFTE_DATABASE_URL",
+            "is not a URL; write sqlite:///var/lofte.sqlite3 or postgresql+psycopg://user@host/db.",
+        )
+    return Settings(
+        database_url=url or None,
+        data_dir=Path(config("LOFTE_DATA_DIR", default=DEFAULT_DATA_DIR)),
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from ``os.environ`` and ``.env`` on first use."""
+    return load_settings(".env")
