@@ -110,9 +110,9 @@ Query
 ...          window=Window(start=dt.date(2025, 3, 15), end=dt.date(2025, 4, 30)), work=WorkCalendar())
 >>> [(o.period_key, o.day.isoformat(), o.start.isoformat()) for o in p.occurrences]
 ... # doctest: +NORMALIZE_WHITESPACE
-[('2025-03', '2025-03-24', '2025-03-24T13:00:00+00:00'),
- ('2025-04', '2025-04-08', '2025-04-08T12:00:00+00:00'),
- ('2025-04', '2025-04-24', '2025-04-24T12:00:00+00:00')]
+[('2025-03', '2025-03-21', '2025-03-21T13:00:00+00:00'),
+ ('2025-04', '2025-04-07', '2025-04-07T12:00:00+00:00'),
+ ('2025-04', '2025-04-23', '2025-04-23T12:00:00+00:00')]
 >>> [(pp.span.key, pp.required, pp.last_feasible_day.isoformat()) for pp in p.activity("mpk").periods]
 [('2025-03', 1, '2025-03-31'), ('2025-04', 2, '2025-04-29')]
 """
