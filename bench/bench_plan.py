@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench.national import generate
-from scheduler.commands.plan import plan_spec
+from scheduler.planning import plan_spec
 from scheduler.promise_file import load_promise_file
 
 

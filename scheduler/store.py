@@ -350,21 +350,31 @@ def upsert_occurrences(
     return changes
 
 
-def touch_occurrences(session: Session, activity: Activity, *, now: dt.datetime) -> list[Occurrence]:
+def touch_occurrences(
+    session: Session, activity: Activity, *, now: dt.datetime, already: Iterable[Occurrence] = ()
+) -> list[Occurrence]:
     """Raise SEQUENCE of every shown occurrence of ``activity`` (all but cancelled ones).
 
     For a change calendars show that lives on the activity, not the occurrence (its
     title, sentence or location): ``lofte load`` calls this when an activity's
-    content changed, so clients re-read the events.
+    content changed, so clients re-read the events. Rows in ``already`` (bumped by
+    the same load) are not bumped twice.
     """
     now = as_utc(now, "now")
-    rows = session.exec(
-        select(Occurrence).where(Occurrence.activity_id == activity.id, Occurrence.status != OccurrenceStatus.CANCELLED)
-    ).all()
+    skip = {row.id for row in already}
+    rows = [
+        row
+        for row in session.exec(
+            select(Occurrence).where(
+                Occurrence.activity_id == activity.id, Occurrence.status != OccurrenceStatus.CANCELLED
+            )
+        ).all()
+        if row.id not in skip
+    ]
     for row in rows:
         _bump(row, now)
     session.flush()
-    return list(rows)
+    return rows
 
 
 def _bump(row: Occurrence, now: dt.datetime) -> None:

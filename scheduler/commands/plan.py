@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rules import WorkCalendar, explain_sv
+from rules import explain_sv
 from rules.periods import MONTHS_SV
-from rules.planner import ActivityPlan, ActivityPlanInput, PeriodPlan, Plan, PlannedOccurrence, plan
+from rules.planner import ActivityPlan, PeriodPlan, Plan, PlannedOccurrence
 from scheduler.cli import UserError
 from scheduler.ical_plan import EventText, render_plan_ics
+from scheduler.planning import plan_spec
 from scheduler.promise_file import PromiseFileError, PromiseFileInvalid, load_promise_file
 
 if TYPE_CHECKING:
@@ -67,29 +68,6 @@ def _date(value: str) -> dt.date:
 
 
 # -- building the plan -----------------------------------------------------------------------------
-def plan_inputs(spec: PromiseSpec) -> list[ActivityPlanInput]:
-    """One planner input per activity of the file, in file order."""
-    return [
-        ActivityPlanInput(
-            key=a.key,
-            rule=a.rule,
-            entities=tuple(e.key for e in a.entities),
-            weekdays=a.weekdays,
-            time=a.time,
-            duration_minutes=a.duration_minutes,
-            school_bound=a.school_bound,
-            tracked=a.tracked,
-        )
-        for a in spec.activities
-    ]
-
-
-def plan_spec(spec: PromiseSpec) -> Plan:
-    """The plan of a whole promise file over its validity."""
-    work = spec.calendar.work if spec.calendar is not None else WorkCalendar()
-    return plan(plan_inputs(spec), window=spec.validity, work=work, school=spec.calendar)
-
-
 def _load(path: str) -> PromiseSpec:
     try:
         return load_promise_file(path)

@@ -225,6 +225,8 @@ class Unit(SQLModel, table=True):
     role: str | None = _text(32, nullable=True)
     #: ``part_of`` in the file: socialtjänsten belongs to kommunen
     parent_id: int | None = _fk("unit.id", "SET NULL", nullable=True, index=True)
+    #: set when a reload no longer lists it; the row and its history stay (nothing stored is lost)
+    retired_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
 
@@ -242,6 +244,8 @@ class Entity(SQLModel, table=True):
     key: str = _text(64)
     name: str = _text()
     notes: str | None = _text(nullable=True)
+    #: set when a reload no longer lists it; the row and its history stay (nothing stored is lost)
+    retired_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
 
@@ -276,6 +280,8 @@ class Activity(SQLModel, table=True):
     notes: str | None = _text(nullable=True)
     #: SHA-256 (hex) of the activity's loaded content, to see what a reload changed
     content_hash: str | None = _text(64, nullable=True)
+    #: set when a reload no longer lists it; the row and its history stay (nothing stored is lost)
+    retired_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
 
