@@ -133,7 +133,7 @@ def load_spec(
     result.occurrences_cancelled = len(changes.cancelled)
     result.occurrences_unchanged = changes.unchanged
     result.occurrences_kept = len(changes.kept)
-    bumped = [*changes.created, *changes.updated, *changes.cancelled]
+    bumped = [*changes.created, *(row.uid for row in (*changes.updated, *changes.cancelled))]
     for activity in touched:  # what calendars show of the activity changed: clients must re-read
         result.occurrences_updated += len(touch_occurrences(session, activity, now=now, already=bumped))
 

@@ -93,6 +93,12 @@ def _problem_sv(exc: yaml.YAMLError) -> str:
     return f"ogiltig YAML ({problem})"
 
 
+#: libyaml's parser when PyYAML was built with it (the wheels are), else the pure-Python one.
+#: Both compose nodes with marks and never construct objects from tags; libyaml writes a
+#: plain scalar's style as "" where PyYAML writes None, hence the ``not style`` tests.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_with_lines(text: str) -> Located:
     """Compose ``text`` safely and convert it (see the module docstring).
 
@@ -100,7 +106,7 @@ def load_with_lines(text: str) -> Located:
     ``Located(None, {})``.
     """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         raise YamlSyntaxError(mark.line + 1 if mark is not None else None, _problem_sv(exc)) from None
@@ -132,7 +138,7 @@ class _Builder:
             return None
         self.seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
-            if node.style is None and node.value in _NULLS:
+            if not node.style and node.value in _NULLS:
                 return None
             return str(node.value)
         if isinstance(node, yaml.SequenceNode):
@@ -146,12 +152,12 @@ class _Builder:
             for key_node, value_node in node.value:
                 key_line = key_node.start_mark.line + 1
                 if not isinstance(key_node, yaml.ScalarNode) or (
-                    key_node.style is None and key_node.value in _NULLS
+                    not key_node.style and key_node.value in _NULLS
                 ):
                     self.problems.append((key_line, "en nyckel måste vara text"))
                     continue
                 key = str(key_node.value)
-                if key == "<<" and key_node.style is None:
+                if key == "<<" and not key_node.style:
                     self.problems.append((key_line, "sammanslagning (<<) stöds inte: skriv ut nycklarna"))
                     continue
                 if key in out:
