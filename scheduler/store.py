@@ -355,7 +355,7 @@ def upsert_occurrences(
         changes.cancelled.append(row)
     session.flush()
     if new_rows:  # Core executemany: one batched INSERT, no ORM bookkeeping per row
-        session.connection().execute(insert(Occurrence.__table__), new_rows)  # type: ignore[arg-type,attr-defined]
+        session.connection().execute(insert(Occurrence.__table__), new_rows)  # type: ignore[attr-defined]
     return changes
 
 
