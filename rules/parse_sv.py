@@ -37,7 +37,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -46,6 +46,7 @@ from rules.sv_lexicon import (
     ENTITY_HEADS,
     FREQ_ADVERBS,
     MONTHS,
+    NUMBER_WORDS,
     NUMWORD_RE,
     ORDINALS,
     UNIT_BY_WORD,
@@ -92,7 +93,12 @@ class _Gated:
         self.hints = hints
 
     def _may(self, s: str) -> bool:
-        return not self.hints or any(map(s.__contains__, self.hints))
+        if not self.hints:
+            return True
+        for hint in self.hints:  # a plain loop: cheaper than any(map(...)) for a few hints
+            if hint in s:
+                return True
+        return False
 
     def search(self, s: str) -> re.Match[str] | None:
         return self.rx.search(s) if self._may(s) else None
@@ -101,12 +107,109 @@ class _Gated:
         return self.rx.finditer(s) if self._may(s) else iter(())
 
 
+#: (position, word) of the tokens an `_Anchored` pattern may start at
+_Starts = list[tuple[int, str]]
+#: every word some `_Anchored` pattern starts with (each adds its own), and word prefixes
+_ANCHOR_WORDS: set[str] = set()
+_ANCHOR_PREFIXES: list[str] = []
+
+
+def _index(s: str) -> _Starts:
+    """The tokens of `s` that `_Anchored` patterns may start at: their words, words with
+    their prefixes, words that begin with a digit, and "/", where no word character
+    comes before.
+
+    Found by one scan (`_LEAD`, compiled below the patterns) that stops only at a
+    character that is not a word character, and there tries a prefix tree of the words.
+    Blanking nearly always replaces whole words (a blanked span starts and ends at a word
+    boundary), so the index of the first `s` holds for every later `s`, less the blanked
+    words: one scan serves all passes. ``_Work.blank`` indexes again when a span did split
+    a word.
+    """
+    first = _LEAD_AT_START.match(s)
+    starts = [(m.start() + 1, m.group(1)) for m in _LEAD.finditer(s)]
+    if first:
+        starts.insert(0, (0, first.group(1)))
+    return starts
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex alternation of `words` as a prefix tree: ``re`` follows one branch per letter
+    instead of trying every word."""
+    tree: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(tree)
+
+
+class _Anchored:
+    """A whole-word pattern tried only where a word it can start with occurs.
+
+    A pattern that starts with a look-behind gives ``re`` nothing to skip ahead with, so a
+    scan costs a match attempt at every character. These patterns instead try ``match``
+    at the tokens whose word is in ``starts``, begins with one of ``prefixes``, or (when
+    ``numerals``) begins with a digit. Those must cover every word a match can begin
+    with; then ``finditer`` yields what ``re.finditer`` would, in the same order.
+    """
+
+    __slots__ = ("numerals", "prefixes", "rx", "starts")
+
+    def __init__(
+        self, pattern: str, starts: Iterable[str], *, numerals: bool = False, prefixes: tuple[str, ...] = ()
+    ) -> None:
+        self.rx = re.compile(pattern)
+        self.starts = frozenset(starts)
+        self.numerals = numerals
+        self.prefixes = prefixes
+        _ANCHOR_WORDS.update(self.starts)
+        _ANCHOR_PREFIXES.extend(prefixes)
+
+    def finditer(self, s: str, starts: _Starts) -> Iterator[re.Match[str]]:
+        words, numerals, prefixes, match = self.starts, self.numerals, self.prefixes, self.rx.match
+        end = 0
+        for pos, word in starts:
+            if pos >= end and (
+                word in words or (numerals and word[0].isdecimal()) or (prefixes and word.startswith(prefixes))
+            ):
+                m = match(s, pos)
+                if m is not None:
+                    end = m.end()
+                    yield m
+
+    def search(self, s: str, starts: _Starts) -> re.Match[str] | None:
+        return next(self.finditer(s, starts), None)
+
+
+_FIRST_TOKEN = _c(r"\w+|/")
+
+
+def _first_words(alternation: str) -> set[str]:
+    """The first token of each branch of a flat alternation: "per|resp\\.|var och en av" → per, resp, var."""
+    return {_FIRST_TOKEN.match(branch).group() for branch in alternation.split("|")}  # type: ignore[union-attr]
+
+
+def _glued(first: str, second: Iterable[str]) -> set[str]:
+    """Words where `second` follows a word of `first` with no space (a pattern's ``[ ]?``)."""
+    return {a + _FIRST_TOKEN.match(b).group() for a in _first_words(first) - {"/"} for b in second}  # type: ignore[union-attr]
+
+
 def _g(pattern: str, *hints: str) -> _Gated:
     """A gated pattern; its hints are set beside the table of patterns it belongs to."""
     return _Gated(pattern, hints)
 
 
-_DIGITS = tuple("0123456789")
+_DIGIT = _c(r"\d")
 
 
 # --- state ---------------------------------------------------------------------------------
@@ -118,6 +221,7 @@ class _Work:
     f: str  # folded, for names
     s: str  # folded and typo-corrected; recognised spans get blanked
     today: dt.date
+    starts: _Starts = field(default_factory=list)  # where `_Anchored` patterns may start, see `_index`
     window: Window | None = None
     deadline: dt.date | None = None
     signing_start: bool = False
@@ -126,7 +230,17 @@ class _Work:
 
     def blank(self, m: re.Match[str], group: int | str = 0) -> None:
         a, b = m.span(group)
-        self.s = self.s[:a] + " " * (b - a) + self.s[b:]
+        s = self.s
+        self.s = s[:a] + " " * (b - a) + s[b:]
+        if (0 < a < b and _is_word_char(s[a - 1]) and _is_word_char(s[a])) or (
+            a < b < len(s) and _is_word_char(s[b - 1]) and _is_word_char(s[b])
+        ):  # the span split a word (a pattern without word bounds): its rest is a new token
+            self.starts = _index(self.s)
+
+
+def _is_word_char(c: str) -> bool:
+    """``re``'s ``\\w`` for one character of a str."""
+    return c.isalnum() or c == "_"
 
 
 # --- cleaning ------------------------------------------------------------------------------
@@ -135,12 +249,17 @@ _MD = _c(r"\*\*|__|`|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|^#+ |\\")
 _BULLET = _c(r"^\s*(?:[-•*–·]|\d{1,2}[.)])\s+")
 _BULLET_STARTS = frozenset("-•*–·0123456789")
 _SPACES = _c(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-_DASHES = str.maketrans({"—": "–", "‒": "–", "−": "–", "‐": "-", "‑": "-", "\u00ad": None, "\ufeff": None})
+#: dash variants to "–" or "-", soft hyphens and byte-order marks removed (str.replace: see ``sv_lexicon.fold``)
+_DASHES = (("—", "–"), ("‒", "–"), ("−", "–"), ("‐", "-"), ("‑", "-"), ("\u00ad", ""), ("\ufeff", ""))
 _CONTROL = _c(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _clean(text: str) -> str:
-    t = text.translate(_DASHES)
+    t = text
+    if not t.isascii():
+        for dash, plain in _DASHES:
+            if dash in t:
+                t = t.replace(dash, plain)
     printable = t.isprintable()  # fast path: no control characters, tabs, line breaks or odd spaces
     if not printable:
         t = _CONTROL.sub(" ", t)
@@ -432,18 +551,20 @@ _RANGE_SEP = (
     r"(?:[ ]?(?:--|[–-])[ ]?|[ ]+(?:till och med|t\.? ?o\.? ?m\.?|tom|till|fram till och med)[ ]+"
     r"|[ ]+(?:och|samt)(?:[ ]+\w+){0,3}?[ ]+(?:till och med|t\.? ?o\.? ?m\.?|till)[ ]+)"
 )
-_RX_RANGE = _g(_w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"))
+# Every date (`_DATE`) has a digit or a month name (`_MONTH`, abbreviations included):
+# `_extract_dates` tests that once and skips the patterns that need a date, a year or a digit.
+_RX_RANGE = _c(_w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"))
 _RX_MELLAN = _g(_w(rf"mellan{_SP}{_D1}{_SP}och{_SP}{_D2}"))
 _RX_SCHOOL_YEAR = _g(_w(rf"(?:under{_SP})?(?:hela{_SP})?lasar(?:et)?{_SP}(?P<y1>{_YEAR})[ ]?[/–-][ ]?(?P<y2>{_YEAR}|\d{{2}})"))
-_RX_YEARS_AND = _g(_w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"))
-_RX_UNDER_YEAR = _g(_w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"))
+_RX_YEARS_AND = _c(_w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"))
+_RX_UNDER_YEAR = _c(_w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"))
 _RX_UNDER_MONTH = _g(_w(rf"under{_SP}(?:hela{_SP})?(?P<m>{_FULL_MONTH})(?:{_SP}manad)?(?:{_SP}(?P<y>{_YEAR}))?"))
 _SEASONS = {
     "hosten": ((8, 1), (12, 31)), "hostterminen": ((8, 1), (12, 31)), "varen": ((1, 1), (6, 30)),
     "varterminen": ((1, 1), (6, 30)), "sommaren": ((6, 1), (8, 31)), "vintern": ((12, 1), (2, 28)),
 }
 _RX_SEASON = _g(_w(rf"(?:(?P<under>under|i){_SP})?(?:hela{_SP})?(?P<s>{'|'.join(_SEASONS)})(?:{_SP}(?P<y>{_YEAR}))?"))
-_RX_WEEK = _g(_w(rf"(?:under{_SP}|i{_SP})?(?:vecka|v\.?)[ ]?(?P<w>\d{{1,2}})(?:{_SP}(?:ar{_SP})?(?P<y>{_YEAR}))?"))
+_RX_WEEK = _c(_w(rf"(?:under{_SP}|i{_SP})?(?:vecka|v\.?)[ ]?(?P<w>\d{{1,2}})(?:{_SP}(?:ar{_SP})?(?P<y>{_YEAR}))?"))
 _RX_DURATION = _g(
     _w(
         rf"(?:under{_SP})?(?P<n>{_NUM})(?:{_SP}\(\d+\))?{_SP}(?P<u>ar|manader)(?:{_SP}framat)?{_SP}"
@@ -452,27 +573,30 @@ _RX_DURATION = _g(
     )
 )
 _RX_SIGNING_START = _g(r"(?:borjar|borja)\s+galla\s+(?:nar|fran|da)[^.;]{0,30}?(?:under)?tecknat")
-_RX_DEADLINE_DAY = _g(
+_RX_DEADLINE_DAY = _c(
     _w(rf"(?:senast|fram till och med|till och med|t\.? ?o\.? ?m\.?|fram till|innan|fore)(?:{_SP}den)?{_SP}{_DATE}")
 )
-_RX_DEADLINE_MONTH = _g(_w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"))
+_RX_DEADLINE_MONTH = _c(_w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"))
 _RX_START_ONLY = _g(_w(rf"(?:fran och med|fr\.? ?o\.? ?m\.?|fran|med start|fran den){_SP}(?:den{_SP})?{_DATE}"))
-_RX_ANY_DATE = _g(_w(_DATE))
+_RX_ANY_DATE = _c(_w(_DATE))
+_MONTH_NAME = _c(_MONTH)
+_FULL_MONTH_NAME = _c(_FULL_MONTH)
 _RX_NAMED_LOV = _g(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
 
 
-_MONTH_HINTS = (*_DIGITS, *MONTHS)
 for _rx, _hints in (
-    (_RX_RANGE, _MONTH_HINTS), (_RX_MELLAN, ("mellan",)), (_RX_SCHOOL_YEAR, ("lasar",)), (_RX_YEARS_AND, _DIGITS), (_RX_UNDER_YEAR, _DIGITS),
-    (_RX_UNDER_MONTH, ("under",)), (_RX_SEASON, ("host", "var", "sommar", "vinter")), (_RX_WEEK, _DIGITS),
-    (_RX_DURATION, ("teckna", "signer")), (_RX_SIGNING_START, ("galla",)), (_RX_DEADLINE_DAY, _MONTH_HINTS),
-    (_RX_DEADLINE_MONTH, tuple(_FULL_MONTH.split("|"))), (_RX_START_ONLY, ("fr", "med start")),
-    (_RX_ANY_DATE, _MONTH_HINTS), (_RX_NAMED_LOV, ("lovet",)),
+    (_RX_MELLAN, ("mellan",)), (_RX_SCHOOL_YEAR, ("lasar",)), (_RX_UNDER_MONTH, ("under",)), (_RX_SEASON, tuple(_SEASONS)),
+    (_RX_DURATION, ("teckna", "signer")), (_RX_SIGNING_START, ("galla",)), (_RX_START_ONLY, ("fr", "med start")),
+    (_RX_NAMED_LOV, ("lovet",)),
 ):
     _rx.hints = _hints
 
 def _extract_dates(w: _Work) -> None:
     s, today = w.s, w.today
+    digits = _DIGIT.search(s) is not None
+    full_month = _FULL_MONTH_NAME.search(s) is not None
+    dated = digits or full_month or _MONTH_NAME.search(s) is not None
+    # (blanking only takes away: what is missing now stays missing)
     # Signing-anchored validity: "under två (2) år framåt från det att de tecknas".
     m = _RX_DURATION.search(s)
     if m:
@@ -485,7 +609,7 @@ def _extract_dates(w: _Work) -> None:
     if _RX_SIGNING_START.search(w.s):
         w.signing_start = True
     # Explicit ranges: "2022-03-01 – 2022-05-31", "mars 2022 – maj 2022", "från 1 oktober 2025 t.o.m. feb 2026".
-    for rx in (_RX_RANGE, _RX_MELLAN):
+    for rx in (_RX_RANGE, _RX_MELLAN) if dated else ():
         m = rx.search(w.s)
         if m and w.window is None:
             a, b = _date_expr(m, "1"), _date_expr(m, "2")
@@ -494,7 +618,7 @@ def _extract_dates(w: _Work) -> None:
                 if win:
                     w.window = win
                     w.blank(m)
-    if w.window is None:
+    if w.window is None and digits:
         m = _RX_SCHOOL_YEAR.search(w.s)
         if m:
             y1 = int(m.group("y1"))
@@ -502,20 +626,20 @@ def _extract_dates(w: _Work) -> None:
             if y2 == y1 + 1:
                 w.window = Window(start=dt.date(y1, 7, 1), end=dt.date(y2, 6, 30))
                 w.blank(m)
-    if w.window is None:
+    if w.window is None and digits:
         m = _RX_YEARS_AND.search(w.s)
         if m:
             y1, y2 = int(m.group("y1")), int(m.group("y2"))
             if y1 <= y2:
                 w.window = Window(start=dt.date(y1, 1, 1), end=dt.date(y2, 12, 31))
                 w.blank(m)
-    if w.window is None:
+    if w.window is None and digits:
         m = _RX_UNDER_YEAR.search(w.s)
         if m:
             y = int(m.group("y"))
             w.window = Window(start=dt.date(y, 1, 1), end=dt.date(y, 12, 31))
             w.blank(m)
-    if w.window is None:
+    if w.window is None and full_month:
         m = _RX_UNDER_MONTH.search(w.s)
         if m:
             span = _DateExpr(int(m.group("y")) if m.group("y") else None, MONTHS[m.group("m")], None).resolve(today)
@@ -527,7 +651,7 @@ def _extract_dates(w: _Work) -> None:
         if m and (m.group("under") or m.group("y")):
             w.window = _season(m.group("s"), int(m.group("y")) if m.group("y") else None, today)
             w.blank(m)
-    if w.window is None:
+    if w.window is None and digits:
         m = _RX_WEEK.search(w.s)
         if m:
             win = _iso_week(int(m.group("w")), int(m.group("y")) if m.group("y") else None, today)
@@ -540,7 +664,7 @@ def _extract_dates(w: _Work) -> None:
         w.lov = {"hostlovet": "höstlov", "sportlovet": "sportlov", "pasklovet": "påsklov", "jullovet": "jullov",
                  "sommarlovet": "sommarlov", "vinterlovet": "sportlov", "laslovet": "höstlov"}[lov]
     # Deadlines: "senast den 15 maj 2025", "fram till och med den 15 december", "senast i oktober".
-    m = _RX_DEADLINE_DAY.search(w.s)
+    m = _RX_DEADLINE_DAY.search(w.s) if dated else None
     if m:
         expr = _date_expr(m)
         span = expr.resolve(today) if expr else None
@@ -550,7 +674,7 @@ def _extract_dates(w: _Work) -> None:
             elif w.window is None or w.deadline is None:
                 w.deadline = span[1]
             w.blank(m)
-    if w.deadline is None and w.window is None:
+    if w.deadline is None and w.window is None and full_month:
         m = _RX_DEADLINE_MONTH.search(w.s)
         if m:
             span = _DateExpr(int(m.group("my")) if m.group("my") else None, MONTHS[m.group("mm")], None).resolve(today)
@@ -558,6 +682,8 @@ def _extract_dates(w: _Work) -> None:
                 w.deadline = span[1]
                 w.blank(m)
     # "Från och med 1 april 2026 gäller ..." (start only): no window, but not a count either.
+    if not dated:
+        return
     for m in _RX_START_ONLY.finditer(w.s):
         w.blank(m)
     for m in _RX_ANY_DATE.finditer(w.s):
@@ -635,9 +761,6 @@ _NOISE = [
 _VARAV = _c(r",?\s*\bvarav\b[^.;]*")
 
 
-_DIGIT = _c(r"\d")
-
-
 def _blank_noise(w: _Work) -> None:
     if not _DIGIT.search(w.s):
         return
@@ -659,7 +782,11 @@ _RX_EVERY_N = _g(
         rf"{_SP}(?P<u>{_UNIT_ALT})"
     )
 )
-_RX_PER_UNIT = _c(_w(rf"(?P<p>per|i|om|varje|var|vart|a|pr\.?|/)[ ]?(?P<u>{_UNIT_ALT})(?![\w-])"))
+_PER_UNIT_PREPS = r"per|i|om|varje|var|vart|a|pr\.?|/"
+_RX_PER_UNIT = _Anchored(
+    _w(rf"(?P<p>{_PER_UNIT_PREPS})[ ]?(?P<u>{_UNIT_ALT})(?![\w-])"),
+    _first_words(_PER_UNIT_PREPS) | _glued(_PER_UNIT_PREPS, UNIT_BY_WORD),
+)
 _RX_SLASH_UNIT = _g(rf"(?<=\w)/[ ]?(?P<u>{_UNIT_ALT})(?![\w-])")
 _RX_PER_ENT_AND_UNIT = _g(_w(rf"(?:per|varje){_SP}(?P<e>[a-z][\w-]*){_SP}och{_SP}(?P<u>{_UNIT_ALT})"))
 _RX_UNDER_UNIT = _g(_w(r"under(?: hela)? (?P<u>aret|terminen|lasaret|manaden|veckan|kvartalet|halvaret|tertialet)"))
@@ -702,7 +829,7 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
     m = _RX_PER_ENT_AND_UNIT.search(s)
     if m and m.group("e") not in UNIT_BY_WORD:
         return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=True)
-    for m in _RX_PER_UNIT.finditer(s):
+    for m in _RX_PER_UNIT.finditer(s, w.starts):
         word, prep = m.group("u"), m.group("p")
         if prep in ("i", "om") and word not in _DEFINITE:
             continue
@@ -744,12 +871,22 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
 # --- entities ------------------------------------------------------------------------------
 
 _ENT = r"(?P<e>[a-z][a-z-]*[a-z])"
-_RX_PER_ENT = _c(_w(rf"(?:per|varje|respektive|resp\.|var och en av|for varje|pa varje|i varje|pa respektive|i respektive){_SP}{_ENT}"))
-_RX_UNIT_AND_ENT = _c(_w(rf"(?:per|varje|/|i|om)[ ]?(?:{_UNIT_ALT}){_SP}(?:och|per){_SP}{_ENT}"))
-_RX_PLURAL_ENT = _g(
-    _w(rf"(?:pa|i|vid|for|besoka|besoker|besoks)?[ ]?(?:kommunens|samtliga|alla|de|bada)(?:{_SP}(?P<n>{_NUM}))?{_SP}{_ENT}")
+_PER_ENT_LEADS = r"per|varje|respektive|resp\.|var och en av|for varje|pa varje|i varje|pa respektive|i respektive"
+_RX_PER_ENT = _Anchored(_w(rf"(?:{_PER_ENT_LEADS}){_SP}{_ENT}"), _first_words(_PER_ENT_LEADS))
+_UNIT_ENT_PREPS = "per|varje|/|i|om"
+_RX_UNIT_AND_ENT = _Anchored(
+    _w(rf"(?:{_UNIT_ENT_PREPS})[ ]?(?:{_UNIT_ALT}){_SP}(?:och|per){_SP}{_ENT}"),
+    _first_words(_UNIT_ENT_PREPS) | _glued(_UNIT_ENT_PREPS, UNIT_BY_WORD),
 )
-_RX_NUM_ENT = _c(_w(rf"(?:pa|i|vid){_SP}(?P<n>{_NUM}){_SP}{_ENT}"))
+_PLURAL_PREPS, _PLURAL_QUANTS = "pa|i|vid|for|besoka|besoker|besoks", "kommunens|samtliga|alla|de|bada"
+# (a match can also begin at the space before the quantifier word; it is then found, with
+# the same groups, at the word itself)
+_RX_PLURAL_ENT = _Anchored(
+    _w(rf"(?:{_PLURAL_PREPS})?[ ]?(?:{_PLURAL_QUANTS})(?:{_SP}(?P<n>{_NUM}))?{_SP}{_ENT}"),
+    _first_words(_PLURAL_PREPS) | _first_words(_PLURAL_QUANTS) | _glued(_PLURAL_PREPS, _PLURAL_QUANTS.split("|")),
+)
+_NUM_ENT_PREPS = "pa|i|vid"
+_RX_NUM_ENT = _Anchored(_w(rf"(?:{_NUM_ENT_PREPS}){_SP}(?P<n>{_NUM}){_SP}{_ENT}"), _first_words(_NUM_ENT_PREPS))
 _NOT_ENTITIES = set(UNIT_BY_WORD) | {
     "gang", "ganger", "tillfalle", "tillfallen", "person", "deltagare", "elev", "timme", "timmar", "besok",
     "insats", "vecka", "helg", "kvall", "natt", "vardag", "dag", "ar", "manad", "termin", "lasar",
@@ -782,18 +919,20 @@ def _extract_per(w: _Work, has_period: bool) -> list[str]:
                 per.append(lemma)
             w.blank(m, "e")
 
-    for m in _RX_UNIT_AND_ENT.finditer(w.s):
+    for m in _RX_UNIT_AND_ENT.finditer(w.s, w.starts):
         add(m, plural=False, require_head=False)
-    for m in _RX_PER_ENT.finditer(w.s):
+    for m in _RX_PER_ENT.finditer(w.s, w.starts):
         if m.group(0).startswith(("vid", "i varje")) and not _is_entity_head(m.group("e")):
             continue
         add(m, plural=False, require_head=False)
-    for m in _RX_PLURAL_ENT.finditer(w.s):
+    for m in _RX_PLURAL_ENT.finditer(w.s, w.starts):
         if has_period or m.group("n"):
             add(m, plural=True, require_head=True)
             if m.group("n"):
                 w.blank(m, "n")
-    for m in _RX_NUM_ENT.finditer(w.s):
+    if not has_period:  # counted entities ("på tre skolor") are only read beside a period
+        return per
+    for m in _RX_NUM_ENT.finditer(w.s, w.starts):
         if has_period:
             before = len(per)
             add(m, plural=True, require_head=True)
@@ -810,10 +949,10 @@ _QAPPROX = r"totalt|sammanlagt|sammantaget|cirka|ca\.?|c:a|ungefar|omkring|runt|
 _RSEP = r"[ ]?(?:-|–|/)[ ]?|[ ]+(?:till|a|eller)[ ]+"
 _RX_MIN_MAX = _g(_w(rf"(?:{_QMIN}){_SP}(?P<a>{_NUM}){_SP}(?:och|men|,){_SP}(?:{_QMAX}){_SP}(?P<b>{_NUM})"))
 _RX_BETWEEN = _g(_w(rf"mellan{_SP}(?P<a>{_NUM}){_SP}och{_SP}(?P<b>{_NUM})"))
-_RX_COUNT = _c(
-    _w(
-        rf"(?:(?P<q>{_QMIN}|{_QMAX}|{_QAPPROX}){_SP})?(?P<a>{_NUM})(?:(?:{_RSEP})(?P<b>{_NUM}))?"
-    )
+_RX_COUNT = _Anchored(
+    _w(rf"(?:(?P<q>{_QMIN}|{_QMAX}|{_QAPPROX}){_SP})?(?P<a>{_NUM})(?:(?:{_RSEP})(?P<b>{_NUM}))?"),
+    _first_words(f"{_QMIN}|{_QMAX}|{_QAPPROX}") | NUMBER_WORDS,
+    numerals=True,
 )
 _TIMES_NOUNS = {"gang", "ganger", "ggr", "gg", "g", "g.", "tillfalle", "tillfallen", "omgang", "omgangar"}
 _HOURS_NOUNS = {"timmar", "timme", "tim", "h", "timmars", "arbetstimmar", "timmes"}
@@ -831,7 +970,6 @@ _CLAUSE_STOP = _c(r"[.;:!?]")
 
 for _rx, _hints in (
     (_RX_MIN_MAX, ("min", "atminstone", "mindre", "lagst", "farre", "fler")), (_RX_BETWEEN, ("mellan",)),
-    (_RX_PLURAL_ENT, ("kommunens", "samtliga", "alla", "de ", "bada")),
 ):
     _rx.hints = _hints
 
@@ -922,7 +1060,7 @@ def _extract_count(w: _Work, *, has_period: bool, freq_period: bool) -> _CountHi
             return _CountHit(Quota(min=a, max=b, measure=_measure(kind)), strong=True)
     best: _CountHit | None = None
     best_m: re.Match[str] | None = None
-    for m in _RX_COUNT.finditer(s):
+    for m in _RX_COUNT.finditer(s, w.starts):
         hit = _count_at(w, m, has_period=has_period, freq_period=freq_period)
         if hit is None:
             continue
@@ -1042,6 +1180,17 @@ def _kind_markers(s: str) -> tuple[bool, bool, bool]:
     return cond, event, any(map(s.__contains__, _VAGUE_HINTS)) and bool(_RX_VAGUE.search(s))
 
 
+# --- the index of anchored patterns' starts (all `_Anchored` patterns are defined above) ---
+
+_LEAD_TOKEN = (
+    rf"({_trie(_ANCHOR_WORDS)}(?![\w])"
+    + "".join(f"|{re.escape(p)}\\w*" for p in _ANCHOR_PREFIXES)
+    + r"|\d\w*|/)"
+)
+_LEAD = _c(rf"[^\w](?={_LEAD_TOKEN})")
+_LEAD_AT_START = _c(_LEAD_TOKEN)
+
+
 # --- the parser ----------------------------------------------------------------------------
 
 
@@ -1075,6 +1224,7 @@ def _parse(text: str, today: dt.date) -> Rule:
     w = _Work(original=body, f=f, s=correct_typos(f), today=today)
     if len(w.s) != len(body):  # typo correction changed lengths: fall back to the uncorrected text
         w.s = f
+    w.starts = _index(w.s)
     if not responsible:
         responsible = _subject_parties(body, f)
 
