@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,6 +56,21 @@ def test_development_set(case: dict[str, Any]) -> None:
         assert _matches(field, got.get(field), want), f"{field}: want {want!r}, got {got.get(field)!r}"
     for field, options in case.get("accept", {}).items():
         assert any(_matches(field, got.get(field), o) for o in options), f"{field}: got {got.get(field)!r}"
+
+
+HELDOUT = Path(__file__).resolve().parent.parent / "data" / "phrases" / "heldout.jsonl"
+
+
+def _heldout_cases() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", _heldout_cases(), ids=lambda c: c["id"])
+def test_heldout_set(case: dict[str, Any]) -> None:
+    """Sentences written in the style of other kommuners' documents, never tuned on one by one."""
+    got = parse_sv(case["text"], today=D.fromisoformat(case["today"])).to_json()
+    for field, want in case.get("expect", {}).items():
+        assert _matches(field, got.get(field), want), f"{field}: want {want!r}, got {got.get(field)!r}"
 
 
 def test_development_set_is_present() -> None:
@@ -199,6 +215,8 @@ WINDOWS = [
     ("Under läsåret 2024/2025 ska polisen besöka varje skola två gånger.", D(2024, 1, 1),
      w("2024-07-01", "2025-06-30")),
     ("Polisen ska ha närvaro i centrum under juni–augusti.", D(2024, 1, 10), w("2024-06-01", "2024-08-31")),
+    ("Kontroller vid skolorna veckorna 34–36 2025.", D(2025, 1, 10), w("2025-08-18", "2025-09-07")),
+    ("Nattvandring v. 51 till v. 2, varje fredag.", D(2025, 1, 10), w("2025-12-15", "2026-01-11")),
 ]
 
 
