@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from rules.school import LAN
+from scheduler.planning import plan_spec
 from scheduler.promise_file import WEEKDAYS_SV, PromiseFileError, PromiseFileInvalid, load_promise_file
 
 try:  # describe_sv is the multi-line explanation; older cores only have explain_sv
@@ -24,7 +25,11 @@ except ImportError:  # pragma: no cover - depends on the core's version
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from rules.planner import PlanProblem
     from scheduler.promise_file import ActivitySpec, PromiseSpec
+
+#: At most this many plan problems are listed per activity; the rest are counted.
+PROBLEMS_PER_ACTIVITY = 5
 
 _CALENDAR_SV = {
     "file": "från {path}",
@@ -99,6 +104,11 @@ def report(spec: PromiseSpec, *, describe: Callable[..., str] = _describe) -> st
         out.extend(_activity(number, activity, describe))
 
     out.append("")
+    problems = plan_spec(spec).problems
+    if problems:
+        out.append(f"Planeringsproblem ({len(problems)}): Löfte planerar det som ryms, resten behöver ett beslut.")
+        out.extend(_problems(spec, problems))
+        out.append("")
     if spec.review:
         out.append(f"Behöver granskas ({len(spec.review)}):")
         out.extend(f"  {item}" for item in spec.review)
@@ -107,9 +117,35 @@ def report(spec: PromiseSpec, *, describe: Callable[..., str] = _describe) -> st
     summary = f"Filen är giltig: {count} {'aktivitet' if count == 1 else 'aktiviteter'}"
     tracked = sum(1 for a in spec.activities if a.tracked)
     summary += f", {tracked} följs upp mot antal eller datum"
+    if problems:
+        summary += f", {len(problems)} planeringsproblem"
     summary += f", {len(spec.review)} att granska." if spec.review else ", inget att granska."
     out.append(summary)
     return "\n".join(out) + "\n"
+
+
+def _problems(spec: PromiseSpec, problems: tuple[PlanProblem, ...]) -> list[str]:
+    """Each problem with the file, line and field of its activity, a few per activity."""
+    index = {a.key: (i, a) for i, a in enumerate(spec.activities)}
+    by_activity: dict[str, list[PlanProblem]] = {}
+    for problem in problems:
+        by_activity.setdefault(problem.activity, []).append(problem)
+    out: list[str] = []
+    for key, items in by_activity.items():
+        number, activity = index.get(key, (None, None))
+        if activity is None:  # a pin of an activity no longer in the file
+            where = f"{spec.path}, aktivitet '{key}'"
+        else:
+            where = f"{spec.path}"
+            if activity.line is not None:
+                where += f", rad {activity.line}"
+            where += f", fält 'activities[{number}].sentence'"
+        for problem in items[:PROBLEMS_PER_ACTIVITY]:
+            entity = f" ({problem.entity})" if problem.entity else ""
+            out.append(f"  {where}: {key}{entity}: {problem.message_sv}")
+        if len(items) > PROBLEMS_PER_ACTIVITY:
+            out.append(f"  … och {len(items) - PROBLEMS_PER_ACTIVITY} till för {key} (se lofte plan {spec.path})")
+    return out
 
 
 def _activity(number: int, activity: ActivitySpec, describe: Callable[..., str]) -> list[str]:

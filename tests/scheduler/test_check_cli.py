@@ -110,3 +110,32 @@ def test_check_is_listed_in_the_help(capsys: pytest.CaptureFixture[str]) -> None
         main(["--help"])
     assert info.value.code == 0
     assert "kontrollera en löftesfil" in capsys.readouterr().out
+
+
+def test_a_quota_that_cannot_fit_its_period_is_named_with_file_line_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Five a week cannot fit a week with a holiday, nor the validity's first two-day week."""
+    text = (DATA / "valid-minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("start: 2019-01-01", "start: 2019-01-04")  # a Friday: a partial first week
+    text = text.replace(
+        "Genomföra minst en oanmäld genomsökning på kommunens två högstadieskolor per termin.",
+        "Minst fem kontroller per vecka.",
+    ).replace("      quota: {min: 2}", "      quota: {min: 5}")
+    path = tmp_path / "fem-per-vecka.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "key: genomsokning" in row)
+
+    assert main(["check", str(path)]) == 0  # the plan keeps what fits; a person decides the rest
+    out = capsys.readouterr().out
+    block = out.split("Planeringsproblem (")[1].split("\n\n")[0]
+    rows = block.splitlines()[1:]
+    assert rows[0] == (
+        f"  {path}, rad {line}, fält 'activities[1].sentence': genomsokning: kvoten ryms inte: "
+        "vecka 1 2019 kräver 2 tillfällen men har bara 1 möjlig dag (2019-01-04 – 2019-01-06)"
+    )
+    # Easter week 2019 (Långfredag 19 April, Annandag påsk 22 April) leaves four days, not five.
+    assert any("vecka 16 2019 kräver 5 tillfällen men har bara 4 möjliga dagar" in row for row in rows)
+    assert rows[-1].startswith("  … och ")
+    assert "till för genomsokning" in rows[-1]
+    assert "planeringsproblem" in out.splitlines()[-1]
