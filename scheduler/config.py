@@ -25,6 +25,13 @@ Names Löfte reads (``load_settings``):
                         ``LOFTE_DATABASE_URL_FILE``
 ``LOFTE_DATA_DIR``      where local state lives (the default SQLite file). Default ``./var``,
                         relative to the working directory; created on demand
+``LOFTE_BASE_URL``      the public address of the web app as users and calendar clients reach
+                        it (``https://lofte.kommun.se``, no trailing slash): feed URLs and links
+                        in emails are built from it. Default: None (``lofte serve`` then uses
+                        ``http://HOST:PORT``)
+``LOFTE_SECRET_KEY``    the key for signed links and sessions (at least 32 characters; put it
+                        in ``LOFTE_SECRET_KEY_FILE``). Default: a random key generated once and
+                        kept in ``DATA_DIR/secret_key`` (mode 0600), so restarts keep sessions
 ======================  =====================================================================
 
 Settings are read once per process (``get_settings()`` caches them): configuration
@@ -34,8 +41,10 @@ build their own with ``load_settings(environ={...})``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +66,10 @@ T = TypeVar("T")
 DEFAULT_DATA_DIR = "./var"
 #: The SQLite file under the data dir used when ``LOFTE_DATABASE_URL`` is unset.
 SQLITE_FILENAME = "lofte.sqlite3"
+#: The generated secret key's file under the data dir, used when ``LOFTE_SECRET_KEY`` is unset.
+SECRET_KEY_FILENAME = "secret_key"  # noqa: S105 - a file name, not a secret
+#: The shortest ``LOFTE_SECRET_KEY`` accepted (``secrets.token_urlsafe(32)`` gives 43).
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class ConfigError(ValueError):
@@ -154,15 +167,73 @@ class Settings:
     #: the database URL as given, or None for the default SQLite file under ``data_dir``
     database_url: str | None
     data_dir: Path
+    #: public base URL without trailing slash (``LOFTE_BASE_URL``), or None: see ``lofte serve``
+    base_url: str | None = None
+    #: ``LOFTE_SECRET_KEY`` as given, or None for the generated one (use ``secret_key``)
+    configured_secret_key: str | None = None
 
     @property
     def sqlite_path(self) -> Path:
         """The default SQLite file (used when ``database_url`` is None)."""
         return self.data_dir / SQLITE_FILENAME
 
-    def __repr__(self) -> str:  # never print a password that may sit in the URL
+    @property
+    def secret_key(self) -> str:
+        """The key for signed links and sessions: ``LOFTE_SECRET_KEY``, else the generated one.
+
+        The generated key is created on first use in ``data_dir/secret_key`` (mode 0600)
+        and read from there afterwards, so every process on the same data dir agrees.
+        """
+        if self.configured_secret_key is not None:
+            return self.configured_secret_key
+        return _stored_secret_key(self.data_dir.resolve() / SECRET_KEY_FILENAME)
+
+    def __repr__(self) -> str:  # never print a password that may sit in the URL, nor the secret
         url = "None" if self.database_url is None else "'***'"
-        return f"Settings(database_url={url}, data_dir={str(self.data_dir)!r})"
+        return f"Settings(database_url={url}, data_dir={str(self.data_dir)!r}, base_url={self.base_url!r})"
+
+
+@functools.cache
+def _stored_secret_key(path: Path) -> str:
+    """Read ``path``, or create it with a new random key (mode 0600) if it does not exist.
+
+    Two processes starting at once agree: the key is written to a private temporary
+    file and linked into place (``os.link`` fails if the file exists), so nobody ever
+    reads a half-written key.
+    """
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+        with contextlib.suppress(FileExistsError):  # another process won the race: use its key
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError("LOFTE_SECRET_KEY", f"is unset and the generated key in {path} is damaged; delete the file.")
+    return key
+
+
+def _base_url(value: str) -> str | None:
+    value = value.strip().rstrip("/")
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(
+            "LOFTE_BASE_URL", f"has value {value!r}; write the address users reach, e.g. https://lofte.kommun.se."
+        )
+    return value
 
 
 def load_settings(
@@ -176,9 +247,18 @@ def load_settings(
             "LOFTE_DATABASE_URL",
             "is not a URL; write sqlite:///var/lofte.sqlite3 or postgresql+psycopg://user@host/db.",
         )
+    secret = config("LOFTE_SECRET_KEY", default=None)
+    if secret is not None and len(secret.strip()) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            "LOFTE_SECRET_KEY",
+            f"is shorter than {MIN_SECRET_KEY_LENGTH} characters; generate one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'.",
+        )
     return Settings(
         database_url=url or None,
         data_dir=Path(config("LOFTE_DATA_DIR", default=DEFAULT_DATA_DIR)),
+        base_url=_base_url(config("LOFTE_BASE_URL", default="")),
+        configured_secret_key=secret.strip() if secret is not None else None,
     )
 
 
