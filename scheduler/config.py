@@ -32,6 +32,15 @@ Names Löfte reads (``load_settings``):
 ``LOFTE_SECRET_KEY``    the key for signed links and sessions (at least 32 characters; put it
                         in ``LOFTE_SECRET_KEY_FILE``). Default: a random key generated once and
                         kept in ``DATA_DIR/secret_key`` (mode 0600), so restarts keep sessions
+``LOFTE_SMTP_HOST``     the SMTP relay for email. Default: none, and every message is written
+                        as an ``.eml`` file to ``LOFTE_OUTBOX_DIR`` instead
+``LOFTE_SMTP_PORT``     Default: 587 for ``starttls``, 465 for ``tls``, 25 for ``none``
+``LOFTE_SMTP_SECURITY`` ``starttls`` (default), ``tls`` (implicit TLS) or ``none``
+``LOFTE_SMTP_USER``     login name; then ``LOFTE_SMTP_PASSWORD`` (or ``_FILE``) is required
+``LOFTE_SMTP_TIMEOUT``  seconds for connecting and each reply. Default 30
+``LOFTE_MAIL_FROM``     the From of every email (``Löfte <lofte@kommun.se>``); required with
+                        an SMTP host. Default without one: ``Löfte <lofte@localhost>``
+``LOFTE_OUTBOX_DIR``    where messages go without an SMTP host. Default ``DATA_DIR/outbox``
 ======================  =====================================================================
 
 Settings are read once per process (``get_settings()`` caches them): configuration
@@ -46,7 +55,8 @@ import functools
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -56,6 +66,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "Settings",
+    "SmtpSettings",
     "get_settings",
     "load_settings",
 ]
@@ -64,6 +75,8 @@ T = TypeVar("T")
 
 #: ``LOFTE_DATA_DIR`` when unset, relative to the working directory.
 DEFAULT_DATA_DIR = "./var"
+#: ``LOFTE_MAIL_FROM`` when unset and no SMTP relay is configured (the file outbox).
+DEFAULT_MAIL_FROM = "Löfte <lofte@localhost>"
 #: The SQLite file under the data dir used when ``LOFTE_DATABASE_URL`` is unset.
 SQLITE_FILENAME = "lofte.sqlite3"
 #: The generated secret key's file under the data dir, used when ``LOFTE_SECRET_KEY`` is unset.
@@ -171,6 +184,17 @@ class Settings:
     base_url: str | None = None
     #: ``LOFTE_SECRET_KEY`` as given, or None for the generated one (use ``secret_key``)
     configured_secret_key: str | None = None
+    #: the SMTP relay (``LOFTE_SMTP_*``), or None: messages go to ``outbox_dir`` as files
+    smtp: SmtpSettings | None = None
+    #: ``LOFTE_MAIL_FROM``: the From of every email
+    mail_from: str = DEFAULT_MAIL_FROM
+    #: ``LOFTE_OUTBOX_DIR`` as given, or None for ``data_dir/outbox`` (use ``outbox_dir``)
+    configured_outbox_dir: Path | None = None
+
+    @property
+    def outbox_dir(self) -> Path:
+        """The folder of the file outbox: ``LOFTE_OUTBOX_DIR``, else ``data_dir/outbox``."""
+        return self.configured_outbox_dir or self.data_dir / "outbox"
 
     @property
     def sqlite_path(self) -> Path:
@@ -191,6 +215,59 @@ class Settings:
     def __repr__(self) -> str:  # never print a password that may sit in the URL, nor the secret
         url = "None" if self.database_url is None else "'***'"
         return f"Settings(database_url={url}, data_dir={str(self.data_dir)!r}, base_url={self.base_url!r})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SmtpSettings:
+    """``LOFTE_SMTP_*``: where ``notifiers.smtp`` connects (``notifiers.notifier_from_settings``)."""
+
+    host: str
+    port: int
+    #: ``starttls``, ``tls`` or ``none``
+    security: str = "starttls"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+
+#: ``LOFTE_SMTP_PORT`` when unset, by ``LOFTE_SMTP_SECURITY``.
+SMTP_SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
+def _smtp_settings(config: Config) -> SmtpSettings | None:
+    host = config("LOFTE_SMTP_HOST", default="").strip()
+    if not host:
+        return None
+    security = config("LOFTE_SMTP_SECURITY", default="starttls").strip().lower()
+    if security not in SMTP_SECURITY_PORTS:
+        raise ConfigError("LOFTE_SMTP_SECURITY", f"has value {security!r}; write starttls, tls or none.")
+    port = config("LOFTE_SMTP_PORT", cast=int, default=SMTP_SECURITY_PORTS[security])
+    if not 0 < port < 65536:
+        raise ConfigError("LOFTE_SMTP_PORT", f"has value {port}, outside 1-65535.")
+    timeout = config("LOFTE_SMTP_TIMEOUT", cast=float, default=30.0)
+    if not timeout > 0:
+        raise ConfigError("LOFTE_SMTP_TIMEOUT", f"has value {timeout}; give a positive number of seconds.")
+    user = config("LOFTE_SMTP_USER", default="").strip() or None
+    password = config("LOFTE_SMTP_PASSWORD", default=None)
+    if user is not None and password is None:
+        raise ConfigError("LOFTE_SMTP_PASSWORD", "is missing, and LOFTE_SMTP_USER is set; set both or neither.")
+    return SmtpSettings(host=host, port=port, security=security, user=user, password=password, timeout=timeout)
+
+
+def _mail_from(config: Config, *, smtp: SmtpSettings | None) -> str:
+    value = config("LOFTE_MAIL_FROM", default="").strip()
+    if not value:
+        if smtp is not None:
+            raise ConfigError(
+                "LOFTE_MAIL_FROM", "is missing; an SMTP relay needs a sender such as 'Löfte <lofte@kommun.se>'."
+            )
+        return DEFAULT_MAIL_FROM
+    _name, address = parseaddr(value)
+    if any(c in value for c in "\r\n") or "@" not in address:
+        raise ConfigError(
+            "LOFTE_MAIL_FROM", f"has value {value!r}; write an address such as 'Löfte <lofte@kommun.se>'."
+        )
+    return value
 
 
 @functools.cache
@@ -254,11 +331,15 @@ def load_settings(
             f"is shorter than {MIN_SECRET_KEY_LENGTH} characters; generate one with "
             "python -c 'import secrets; print(secrets.token_urlsafe(32))'.",
         )
+    smtp = _smtp_settings(config)
     return Settings(
         database_url=url or None,
         data_dir=Path(config("LOFTE_DATA_DIR", default=DEFAULT_DATA_DIR)),
         base_url=_base_url(config("LOFTE_BASE_URL", default="")),
         configured_secret_key=secret.strip() if secret is not None else None,
+        smtp=smtp,
+        mail_from=_mail_from(config, smtp=smtp),
+        configured_outbox_dir=Path(outbox) if (outbox := config("LOFTE_OUTBOX_DIR", default="").strip()) else None,
     )
 
 
