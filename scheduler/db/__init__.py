@@ -36,6 +36,8 @@ from scheduler.db.models import (
     OccurrenceStatus,
     Promise,
     Unit,
+    User,
+    UserKommun,
     utcnow,
 )
 from scheduler.db.types import JSONType, UTCDateTime, as_utc
@@ -61,6 +63,8 @@ __all__ = [
     "Session",
     "UTCDateTime",
     "Unit",
+    "User",
+    "UserKommun",
     "alembic_config",
     "as_utc",
     "current_revision",

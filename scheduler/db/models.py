@@ -67,6 +67,8 @@ __all__ = [
     "OccurrenceStatus",
     "Promise",
     "Unit",
+    "User",
+    "UserKommun",
     "utcnow",
 ]
 
@@ -484,6 +486,42 @@ class FeedToken(SQLModel, table=True):
     rotated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+
+
+# -- coordinators who log in ----------------------------------------------------------------------
+class User(SQLModel, table=True):
+    """A coordinator who logs in to the dashboard (``lofte user add``).
+
+    ``username`` is stored case-folded. ``password_hash`` is an Argon2id hash
+    (``scheduler.auth``). A user sees the promises of the kommuner granted in
+    ``user_kommun``; ``is_admin`` sees every kommun. ``email`` receives escalations.
+    """
+
+    __tablename__: ClassVar[str] = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_type=sa.String(64), unique=True, nullable=False)
+    name: str = _text()
+    email: str | None = _text(320, nullable=True)
+    password_hash: str = _text()
+    is_admin: bool = Field(default=False, nullable=False)
+    #: false: cannot log in; the row stays for the audit trail
+    is_active: bool = Field(default=True, nullable=False)
+    last_login_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    created_at: dt.datetime = _created()
+    updated_at: dt.datetime = _updated()
+
+
+class UserKommun(SQLModel, table=True):
+    """A kommun whose promises a user may see and record work for."""
+
+    __tablename__: ClassVar[str] = "user_kommun"
+    __table_args__ = (sa.UniqueConstraint("user_id", "kommun"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = _fk("app_user.id", "CASCADE", index=True)
+    kommun: str = _text(100)
+    created_at: dt.datetime = _created()
 
 
 # -- naive datetimes are refused where they are assigned ----------------------------------------------

@@ -48,7 +48,8 @@ def test_migrations_ship_inside_the_package() -> None:
     assert Path(db_engine.__file__).resolve().parent.parent / "migrations" == MIGRATIONS_DIR
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert alembic_config().get_main_option("script_location") == str(MIGRATIONS_DIR)
-    assert head_revision() == "0001"
+    newest = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))[-1]
+    assert head_revision() == newest[:4]
 
 
 def test_upgrade_an_empty_database_to_exactly_the_models(fresh: Engine) -> None:
@@ -83,13 +84,13 @@ def test_upgrade_takes_a_url(fresh_db_url: sa.URL) -> None:
 
 
 # -- transactions ---------------------------------------------------------------------------------
-REVISION_0002 = '''
+REVISION_TEST = '''
     """Test revision: copies the promise table{extra}."""
     import sqlalchemy as sa
     from alembic import op
 
-    revision = "0002"
-    down_revision = "0001"
+    revision = "9001"
+    down_revision = "{head}"
     branch_labels = None
     depends_on = None
 
@@ -137,13 +138,13 @@ def _seed_rows(engine: Engine) -> None:
 
 
 def test_a_failing_revision_changes_nothing(fresh: Engine, scripts: Path) -> None:
-    upgrade(fresh, "0001")
+    head = upgrade(fresh)
     _seed_rows(fresh)
-    revision = textwrap.dedent(REVISION_0002).format(extra=", then fails", fail='raise RuntimeError("boom")')
-    (scripts / "versions" / "0002_fails.py").write_text(revision, encoding="utf-8")
+    revision = textwrap.dedent(REVISION_TEST).format(extra=", then fails", fail='raise RuntimeError("boom")', head=head)
+    (scripts / "versions" / "9001_fails.py").write_text(revision, encoding="utf-8")
     with pytest.raises(RuntimeError, match="boom"):
         upgrade(fresh)
-    assert current_revision(fresh) == "0001"
+    assert current_revision(fresh) == head
     assert "scratch" not in table_names(fresh)
     assert "motto" not in {c["name"] for c in sa.inspect(fresh).get_columns("promise")}
     if fresh.dialect.name == "sqlite":
@@ -154,11 +155,11 @@ def test_a_failing_revision_changes_nothing(fresh: Engine, scripts: Path) -> Non
 def test_copying_a_parent_table_keeps_its_children(fresh: Engine, scripts: Path) -> None:
     # On SQLite, batch mode drops the old promise table; with foreign keys on, that DROP
     # would delete every unit (ON DELETE CASCADE). upgrade() turns them off meanwhile.
-    upgrade(fresh, "0001")
+    head = upgrade(fresh)
     _seed_rows(fresh)
-    revision = textwrap.dedent(REVISION_0002).format(extra="", fail="")
-    (scripts / "versions" / "0002_copies.py").write_text(revision, encoding="utf-8")
-    assert upgrade(fresh) == "0002"
+    revision = textwrap.dedent(REVISION_TEST).format(extra="", fail="", head=head)
+    (scripts / "versions" / "9001_copies.py").write_text(revision, encoding="utf-8")
+    assert upgrade(fresh) == "9001"
     with fresh.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM unit").scalar() == 1
         assert connection.exec_driver_sql("SELECT kommun FROM promise").scalar() == "Åstorp"
