@@ -1,0 +1,224 @@
+"""``scheduler.ical_feed``: what a feed shows, its versions and its caches, on SQLite and PostgreSQL.
+
+Every test here writes to the database through the store helpers a real load or a
+person would use (``load_file``, ``record_completion``, ``upsert_occurrences``) and
+reads the feed back through ``FeedRenderer``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from scheduler.db import (
+    Activity,
+    Entity,
+    FeedScope,
+    FeedToken,
+    Occurrence,
+    OccurrenceStatus,
+    Promise,
+    Unit,
+    session_scope,
+)
+from scheduler.ical_feed import FeedRenderer, FeedTarget, FeedVersion, add_months
+from scheduler.loader import load_file
+from scheduler.store import hash_feed_token, new_feed_token, record_completion, undo_completion, upsert_occurrences
+from tests.conftest import EXAMPLES
+
+STHLM = ZoneInfo("Europe/Stockholm")
+BASE = "https://lofte.example.se"
+LOAD_AT = dt.datetime(2019, 1, 2, 8, 0, tzinfo=dt.UTC)
+NOW = dt.datetime(2019, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def astorp(engine: Engine) -> Promise:
+    load_file(engine, EXAMPLES / "astorp-2019.yaml", now=LOAD_AT)
+    with Session(engine) as s:
+        return s.exec(select(Promise)).one()
+
+
+def ids(engine: Engine, model: type, **where: object) -> int:
+    with Session(engine) as s:
+        row = s.exec(select(model).filter_by(**where)).one()
+        return int(row.id)
+
+
+def events(body: bytes) -> list[icalendar.Event]:
+    return list(icalendar.Calendar.from_ical(body).walk("VEVENT"))
+
+
+def by_uid(body: bytes) -> dict[str, icalendar.Event]:
+    return {str(e["UID"]): e for e in events(body)}
+
+
+# -- targets ---------------------------------------------------------------------------------
+def test_target_of_token_rows() -> None:
+    digest = hash_feed_token(new_feed_token())
+    unit = FeedToken(scope=FeedScope.UNIT, unit_id=3, promise_id=1, token_hash=digest)
+    assert FeedTarget.of(unit) == FeedTarget(FeedScope.UNIT, unit_id=3)
+    promise = FeedToken(scope=FeedScope.PROMISE, promise_id=1, token_hash=digest)
+    assert FeedTarget.of(promise) == FeedTarget(FeedScope.PROMISE, promise_id=1)
+    kommun = FeedToken(scope=FeedScope.KOMMUN, kommun="Åstorp", token_hash=digest)
+    assert FeedTarget.of(kommun) == FeedTarget(FeedScope.KOMMUN, kommun="Åstorp")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"scope": FeedScope.UNIT}, {"scope": FeedScope.PROMISE, "unit_id": 1}, {"scope": FeedScope.KOMMUN, "kommun": " "},
+     {"scope": FeedScope.PROMISE, "promise_id": 1, "kommun": "Åstorp"}],
+    ids=["unit-without-id", "promise-with-unit", "blank-kommun", "two-fields"],
+)  # fmt: skip
+def test_target_rejects_mixed_fields(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="feed needs"):
+        FeedTarget(**fields)  # type: ignore[arg-type]
+
+
+def test_add_months_clips_to_the_month_end() -> None:
+    assert add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
+    assert add_months(dt.date(2025, 8, 31), 18) == dt.date(2027, 2, 28)
+    assert add_months(dt.date(2025, 3, 15), -18) == dt.date(2023, 9, 15)
+
+
+# -- what the three scopes show ---------------------------------------------------------------------------
+def test_promise_feed_shows_the_shown_occurrences_of_the_window(engine: Engine, astorp: Promise) -> None:
+    feed = FeedRenderer(engine, base_url=BASE + "/").render(
+        FeedTarget(FeedScope.PROMISE, promise_id=astorp.id), now=NOW
+    )
+    assert feed is not None
+    assert feed.name == "Löfte – Medborgarlöfte Åstorp 2019"
+    with Session(engine) as s:
+        stored = s.exec(select(Occurrence).where(Occurrence.status != OccurrenceStatus.CANCELLED)).all()
+    shown = by_uid(feed.body)
+    assert set(shown) == {o.uid for o in stored}  # the whole of 2019 is inside [NOW - 90 d, NOW + 18 months]
+    assert len(shown) > 10
+    for o in stored:
+        event = shown[o.uid]
+        assert int(event["SEQUENCE"]) == o.sequence
+        assert event["LAST-MODIFIED"].dt == o.last_modified == event["DTSTAMP"].dt
+        assert str(event["URL"]).startswith(f"{BASE}/loften/astorp-2019/aktiviteter/")
+        assert "Ansvarig: " in str(event["DESCRIPTION"])
+
+
+def test_unit_feed_shows_only_that_units_activities(engine: Engine, astorp: Promise) -> None:
+    renderer = FeedRenderer(engine, base_url=BASE)
+    with Session(engine) as s:
+        units = {u.key: u for u in s.exec(select(Unit))}
+        responsible = {a.id: a.unit_id for a in s.exec(select(Activity))}
+        stored = {o.uid: responsible[o.activity_id] for o in s.exec(select(Occurrence))}
+    seen: set[str] = set()
+    for unit in units.values():
+        feed = renderer.render(FeedTarget(FeedScope.UNIT, unit_id=unit.id), now=NOW)
+        assert feed is not None
+        assert feed.name == f"Löfte – {unit.name}"
+        uids = set(by_uid(feed.body))
+        assert all(stored[uid] == unit.id for uid in uids)
+        seen |= uids
+    assert seen == set(stored)
+
+
+def test_kommun_feed_matches_the_name_in_any_case(engine: Engine, astorp: Promise) -> None:
+    load_file(engine, EXAMPLES / "orkelljunga-2022.yaml", now=LOAD_AT)
+    renderer = FeedRenderer(engine, base_url=BASE)
+    promise_feed = renderer.render(FeedTarget(FeedScope.PROMISE, promise_id=astorp.id), now=NOW)
+    assert promise_feed is not None
+    for spelling in ("Åstorp", "åstorp", "ÅSTORP", " Åstorp "):
+        feed = renderer.render(FeedTarget(FeedScope.KOMMUN, kommun=spelling), now=NOW)
+        assert feed is not None, spelling
+        assert feed.name == "Löfte – medborgarlöften i Åstorp"
+        assert set(by_uid(feed.body)) == set(by_uid(promise_feed.body))  # Örkelljunga's are not in it
+    assert renderer.render(FeedTarget(FeedScope.KOMMUN, kommun="Astorp"), now=NOW) is None
+
+
+def test_a_target_that_is_gone_gives_none(engine: Engine, astorp: Promise) -> None:
+    renderer = FeedRenderer(engine, base_url=BASE)
+    assert renderer.render(FeedTarget(FeedScope.PROMISE, promise_id=astorp.id + 100), now=NOW) is None
+    assert renderer.version(FeedTarget(FeedScope.UNIT, unit_id=10_000), now=NOW) is None
+    assert renderer.version(FeedTarget(FeedScope.KOMMUN, kommun="Ingenstans"), now=NOW) is None
+
+
+# -- versions and bytes ---------------------------------------------------------------------------
+def test_body_and_version_are_stable_without_changes(engine: Engine, astorp: Promise) -> None:
+    target = FeedTarget(FeedScope.PROMISE, promise_id=astorp.id)
+    first = FeedRenderer(engine, base_url=BASE).render(target, now=NOW)
+    second = FeedRenderer(engine, base_url=BASE).render(target, now=NOW + dt.timedelta(hours=3))
+    assert first is not None
+    assert second is not None
+    assert first.body == second.body
+    assert first.version == second.version
+    assert first.version.etag.startswith('"')
+    assert first.version.etag.endswith('"')
+    assert first.version.last_modified.tzinfo is dt.UTC
+    assert first.version.last_modified.microsecond == 0
+
+
+def test_done_occurrence_is_shown_done_with_a_higher_sequence(engine: Engine, astorp: Promise) -> None:
+    renderer = FeedRenderer(engine, base_url=BASE)
+    target = FeedTarget(FeedScope.PROMISE, promise_id=astorp.id)
+    before = renderer.render(target, now=NOW)
+    assert before is not None
+    later = NOW + dt.timedelta(days=1)
+    with session_scope(engine) as s:
+        activity = s.exec(select(Activity).where(Activity.key == "informationskvallar")).one()
+        entity = s.exec(select(Entity).where(Entity.key == "bjorkskolan")).one()
+        occ = s.exec(
+            select(Occurrence).where(Occurrence.activity_id == activity.id, Occurrence.entity_id == entity.id)
+            .order_by(Occurrence.day)
+        ).first()  # fmt: skip
+        assert occ is not None
+        uid, old_sequence = occ.uid, occ.sequence
+        record_completion(s, activity=activity, entity=entity, occurrence=occ, done_on=occ.day,
+                          recorded_by="test", now=later)  # fmt: skip
+    version = renderer.version(target, now=NOW)
+    after = renderer.render(target, now=NOW)
+    assert after is not None
+    assert version == after.version != before.version
+    # >=, not >: updated_at columns come from the real clock (ORM defaults), and HTTP dates have seconds
+    assert after.version.last_modified >= before.version.last_modified
+    event = by_uid(after.body)[uid]
+    assert int(event["SEQUENCE"]) == old_sequence + 1
+    assert event["LAST-MODIFIED"].dt == later
+    assert str(event["SUMMARY"]).startswith("✔ Genomförd: ")
+    assert "Kvot för Björkskolan: 1 av 1 genomförda under vårterminen 2019" in str(event["DESCRIPTION"])
+    assert str(by_uid(before.body)[uid]["SUMMARY"]).startswith("Informationskväll")
+
+
+def test_concurrent_renders_agree(engine: Engine, astorp: Promise) -> None:
+    renderer = FeedRenderer(engine, base_url=BASE)
+    target = FeedTarget(FeedScope.PROMISE, promise_id=astorp.id)
+    results: list[bytes] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(3):
+                feed = renderer.render(target, now=NOW)
+                assert feed is not None
+                results.append(feed.body)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 12
+    assert len(set(results)) == 1
+
+
+def test_version_is_a_feed_version(engine: Engine, astorp: Promise) -> None:
+    version = FeedRenderer(engine, base_url=BASE).version(FeedTarget(FeedScope.PROMISE, promise_id=astorp.id), now=NOW)
+    assert isinstance(version, FeedVersion)
+
+
+_ = (Path, STHLM, undo_completion, upsert_occurrences, ids)
