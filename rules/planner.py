@@ -50,8 +50,10 @@ Available days
 
 Spreading
 ---------
-For one activity and period, the candidate days are the available days, narrowed to
-the preferred weekdays when those leave at least ``required`` days. Slot ``i`` of
+For one activity and period, the candidate days are the available days, without the
+quiet weeks of summer and Christmas in a span longer than five weeks
+(``is_quiet_day``), then narrowed to the preferred weekdays; each narrowing applies
+only when it leaves at least ``required`` days. Slot ``i`` of
 ``n`` goes to candidate ``floor((i + φ) · M / n)`` of ``M``: one occurrence in each
 ``n``-th of the period, at phase ``φ`` inside it. ``φ`` is 0.5 (the middle) for an
 activity without entities; for an entity it lies in [0.1, 0.9) and comes from a hash
@@ -152,6 +154,7 @@ __all__ = [
     "UnscheduledReason",
     "available_days",
     "entity_phase",
+    "is_quiet_day",
     "occurrences",
     "plan",
 ]
@@ -163,6 +166,9 @@ DEFAULT_DURATION_MINUTES = 60
 #: A deadline one-off is planned this many available days before its last possible day.
 DEADLINE_LEAD = 10
 
+#: Spans longer than this many days avoid the quiet weeks when they have days enough
+#: elsewhere: an annual follow-up does not land in the middle of the summer holidays.
+QUIET_MIN_SPAN_DAYS = 35
 _SATURDAY = 5
 _ONE = Fraction(1)
 _ONE_DAY = dt.timedelta(days=1)
@@ -575,6 +581,22 @@ def available_days(
     return [dt.date.fromordinal(o) for o in days.between(start, end)]
 
 
+def is_quiet_day(day: dt.date) -> bool:
+    """True in the weeks most staff are on leave: 24 June – 9 August (midsommar and the
+    summer semester) and 23 December – 6 January (jul and nyår).
+
+    Quiet days stay available days: a monthly quota in July is still planned in July and
+    they count for the partial-period share. Only a span longer than
+    ``QUIET_MIN_SPAN_DAYS`` (a term, a half year, a year, a whole window) leaves them
+    out of its candidates when the other days suffice.
+
+    >>> is_quiet_day(dt.date(2025, 7, 15)), is_quiet_day(dt.date(2025, 8, 11)), is_quiet_day(dt.date(2026, 1, 2))
+    (True, False, True)
+    """
+    md = (day.month, day.day)
+    return (6, 24) <= md <= (8, 9) or md >= (12, 23) or md <= (1, 6)
+
+
 def entity_phase(activity: str, entity: str) -> float:
     """Where in each slot's share of a period an entity's occurrence goes, in [0.1, 0.9).
 
@@ -801,8 +823,12 @@ class _ActivityPlanner:
             share = Fraction(len(clipped), full) if full else Fraction(span.days, span.full_days)
             required = required_in(span, count, available_share=share)
         narrowed: Sequence[int] = clipped
+        if required and span.full_end.toordinal() - span.full_start.toordinal() >= QUIET_MIN_SPAN_DAYS:
+            active = [o for o in clipped if not is_quiet_day(dt.date.fromordinal(o))]
+            if len(active) >= required:
+                narrowed = active
         if self.preferred and required:
-            only = [o for o in clipped if (o - 1) % 7 in self.preferred]
+            only = [o for o in narrowed if (o - 1) % 7 in self.preferred]
             if len(only) >= required:
                 narrowed = only
         out: list[PeriodPlan] = []

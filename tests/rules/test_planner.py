@@ -26,6 +26,7 @@ from rules.planner import (
     UnscheduledReason,
     available_days,
     entity_phase,
+    is_quiet_day,
     occurrences,
     plan,
 )
@@ -110,7 +111,23 @@ class TestNamedCases:
         assert [pp.span.key for pp in periods] == ["2025-01..2025-03", "2025-04..2025-06", "2025-07..2025-09",
                                                    "2025-10..2025-12"]  # fmt: skip
         assert [pp.required for pp in periods] == [1, 1, 1, 1]
-        assert days(p) == ["2025-01-31", "2025-04-29", "2025-07-30", "2025-10-29"]  # the same phase in each
+        # The same phase in each quarter's days, the quiet weeks (summer, jul och nyår) left out:
+        # the third quarter's walk is in late August, not in the middle of the semester.
+        assert days(p) == ["2025-02-03", "2025-04-28", "2025-08-27", "2025-10-28"]
+
+    def test_a_yearly_follow_up_avoids_the_summer_but_a_monthly_quota_keeps_july(self) -> None:
+        yearly = parse_sv("Årligen följas upp i Trygghetsrådet", today=D("2025-01-01"))
+        monthly = parse_sv("Två gånger per månad", today=D("2025-01-01"))
+        p = plan(
+            [ActivityPlanInput(key="uppfoljning", rule=yearly), ActivityPlanInput(key="mpk", rule=monthly)],
+            window=window("2025-01-01", "2026-12-31"),
+            work=WORK,
+        )
+        follow_ups = p.activity("uppfoljning").occurrences
+        assert [o.day.year for o in follow_ups] == [2025, 2026]
+        assert not any(is_quiet_day(o.day) for o in follow_ups)
+        july = [o.day for o in p.activity("mpk").occurrences if o.day.month == 7 and o.day.year == 2025]
+        assert len(july) == 2
 
     def test_five_per_week_in_a_two_day_partial_week_is_a_problem(self) -> None:
         # Week 17 2025: Annandag påsk on Monday 21 April, so the full week has 4 working days.
