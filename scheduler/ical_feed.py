@@ -76,12 +76,13 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import functools
 import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -281,6 +282,37 @@ class _LRU(Generic[K, V]):
         return len(self.items)
 
 
+class _Generations(Generic[K, V]):
+    """A bounded cache with plain dict lookups: two generations of at most ``half`` entries.
+
+    A hit in the old generation moves the entry to the new one; when the new one is full
+    it becomes the old one (the previous old one is dropped). Entries used since the last
+    turn survive it, so a feed's events stay while the feed is requested. Cheaper than an
+    ordered LRU on the hot path (one dict lookup per event). Not thread-safe by itself.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self.half = max(1, max_entries // 2)
+        self.new: dict[K, V] = {}
+        self.old: dict[K, V] = {}
+
+    def get(self, key: K) -> V | None:
+        value = self.new.get(key)
+        if value is None:
+            value = self.old.pop(key, None)
+            if value is not None:
+                self.put(key, value)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        if len(self.new) >= self.half:
+            self.old, self.new = self.new, {}
+        self.new[key] = value
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.old)
+
+
 # -- the SQL ------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Window:
@@ -288,91 +320,166 @@ class _Window:
     last: dt.date
 
 
+_FIRST = sa.bindparam("first", type_=sa.Date)
+_LAST = sa.bindparam("last", type_=sa.Date)
+
+
+def _raw(column: Any) -> Any:
+    """``column`` without result processing: the driver's value (SQLite text, psycopg objects).
+
+    The event cache keys on these values as they come; only an event that is not cached
+    yet has them parsed (``_parse_datetime``, ``_as_date``).
+    """
+    return sa.type_coerce(column, sa.types.NullType()).label(column.name)
+
+
 def _target_sets(target: FeedTarget) -> tuple[Any, Any, Any]:
     """(the target's activity ids, its promise ids, the count that says it exists) as SQL."""
     if target.scope is FeedScope.UNIT:
         activities = sa.select(_A.c.id).where(_A.c.unit_id == target.unit_id)
         promises = sa.select(_U.c.promise_id).where(_U.c.id == target.unit_id)
-        exists = sa.select(sa.func.count()).select_from(_U).where(_U.c.id == target.unit_id)
+        exists = sa.select(sa.func.count().label("exists")).select_from(_U).where(_U.c.id == target.unit_id)
         return activities, promises, exists
     if target.scope is FeedScope.PROMISE:
         activities = sa.select(_A.c.id).where(_A.c.promise_id == target.promise_id)
         promises = sa.select(_P.c.id).where(_P.c.id == target.promise_id)
-        exists = sa.select(sa.func.count()).select_from(_P).where(_P.c.id == target.promise_id)
+        exists = sa.select(sa.func.count().label("exists")).select_from(_P).where(_P.c.id == target.promise_id)
         return activities, promises, exists
     names = _kommun_variants(target.kommun or "")
     promises = sa.select(_P.c.id).where(sa.func.lower(_P.c.kommun).in_(names))
     activities = sa.select(_A.c.id).where(_A.c.promise_id.in_(promises))
-    exists = sa.select(sa.func.count()).select_from(_P).where(_P.c.id.in_(promises))
+    exists = sa.select(sa.func.count().label("exists")).select_from(_P).where(_P.c.id.in_(promises))
     return activities, promises, exists
 
 
-def _version_statement(target: FeedTarget, window: _Window) -> sa.Select[Any]:
-    activities, promises, exists = _target_sets(target)
-    shown = _O.c.status != _CANCELLED
-    in_window = sa.and_(shown, _O.c.day >= window.first, _O.c.day <= window.last)
-    aggregates = [
-        exists.subquery("t"),
-        sa.select(
-            sa.func.count().label("o_n"),
-            sa.func.max(_O.c.last_modified).label("o_lm"),
-            sa.func.coalesce(sa.func.sum(_O.c.sequence), 0).label("o_seq"),
-            sa.func.max(_O.c.updated_at).label("o_up"),
-            sa.func.count(sa.case((in_window, 1))).label("w_n"),
-            sa.func.max(sa.case((sa.and_(shown, _O.c.day < window.first), _O.c.day))).label("w_before"),
-            sa.func.max(sa.case((sa.and_(shown, _O.c.day <= window.last), _O.c.day))).label("w_last"),
-        )
-        .where(_O.c.activity_id.in_(activities))
-        .subquery("o"),
-        sa.select(sa.func.count().label("a_n"), sa.func.max(_A.c.updated_at).label("a_up"))
-        .where(_A.c.id.in_(activities))
-        .subquery("a"),
-        sa.select(sa.func.count().label("u_n"), sa.func.max(_U.c.updated_at).label("u_up"))
-        .where(_U.c.promise_id.in_(promises))
-        .subquery("u"),
-        sa.select(sa.func.count().label("e_n"), sa.func.max(_E.c.updated_at).label("e_up"))
-        .where(_E.c.promise_id.in_(promises))
-        .subquery("e"),
-        sa.select(sa.func.count().label("p_n"), sa.func.max(_P.c.updated_at).label("p_up"))
-        .where(_P.c.id.in_(promises))
-        .subquery("p"),
-        sa.select(
-            sa.func.count().label("ap_n"),
-            sa.func.max(_AP.c.id).label("ap_id"),
-            sa.func.max(_AP.c.updated_at).label("ap_up"),
-        )
-        .where(_AP.c.activity_id.in_(activities))
-        .subquery("ap"),
-        sa.select(
-            sa.func.count().label("c_n"),
-            sa.func.count(_C.c.undone_at).label("c_undone"),
-            sa.func.max(_C.c.id).label("c_id"),
-            sa.func.max(_C.c.updated_at).label("c_up"),
-        )
-        .where(_C.c.activity_id.in_(activities))
-        .subquery("c"),
-    ]
-    joined: Any = aggregates[0]
-    for sub in aggregates[1:]:
-        joined = joined.join(sub, sa.true())
-    return sa.select(*(column for sub in aggregates for column in sub.c)).select_from(joined)
-
-
+#: The aggregates of the version statement, by what they describe.
+_OCCURRENCE_PART = ("o_n", "o_lm", "o_seq", "o_up")
+_CONTEXT_PART = ("a_n", "a_up", "u_n", "u_up", "e_n", "e_up", "p_n", "p_up", "ap_n", "ap_id", "ap_up")
+_COMPLETION_PART = ("c_n", "c_undone", "c_id", "c_up")
 _TIMESTAMPS = ("o_lm", "o_up", "a_up", "u_up", "e_up", "p_up", "ap_up", "c_up")
 
 
 @dataclass(frozen=True, slots=True)
+class _Statements:
+    """The statements of one target, built once (window days are bind parameters)."""
+
+    version: sa.Select[Any]
+    events: sa.Select[Any]
+    activities: sa.Select[Any]
+    units: sa.Select[Any]
+    entities: sa.Select[Any]
+    promises: sa.Select[Any]
+    partners: sa.Select[Any]
+    completions: sa.Select[Any]
+    planned: sa.Select[Any]
+
+    @classmethod
+    def of(cls, target: FeedTarget) -> _Statements:
+        activities, promises, exists = _target_sets(target)
+        shown = _O.c.status != _CANCELLED
+        in_window = sa.and_(shown, _O.c.day >= _FIRST, _O.c.day <= _LAST)
+        aggregates = [
+            exists.subquery("t"),
+            sa.select(
+                sa.func.count().label("o_n"),
+                sa.func.max(_O.c.last_modified).label("o_lm"),
+                sa.func.coalesce(sa.func.sum(_O.c.sequence), 0).label("o_seq"),
+                sa.func.max(_O.c.updated_at).label("o_up"),
+                sa.func.count(sa.case((in_window, 1))).label("w_n"),
+                sa.func.max(sa.case((sa.and_(shown, _O.c.day < _FIRST), _O.c.day))).label("w_before"),
+                sa.func.max(sa.case((sa.and_(shown, _O.c.day <= _LAST), _O.c.day))).label("w_last"),
+            )
+            .where(_O.c.activity_id.in_(activities))
+            .subquery("o"),
+            sa.select(sa.func.count().label("a_n"), sa.func.max(_A.c.updated_at).label("a_up"))
+            .where(_A.c.id.in_(activities))
+            .subquery("a"),
+            sa.select(sa.func.count().label("u_n"), sa.func.max(_U.c.updated_at).label("u_up"))
+            .where(_U.c.promise_id.in_(promises))
+            .subquery("u"),
+            sa.select(sa.func.count().label("e_n"), sa.func.max(_E.c.updated_at).label("e_up"))
+            .where(_E.c.promise_id.in_(promises))
+            .subquery("e"),
+            sa.select(sa.func.count().label("p_n"), sa.func.max(_P.c.updated_at).label("p_up"))
+            .where(_P.c.id.in_(promises))
+            .subquery("p"),
+            sa.select(
+                sa.func.count().label("ap_n"),
+                sa.func.max(_AP.c.id).label("ap_id"),
+                sa.func.max(_AP.c.updated_at).label("ap_up"),
+            )
+            .where(_AP.c.activity_id.in_(activities))
+            .subquery("ap"),
+            sa.select(
+                sa.func.count().label("c_n"),
+                sa.func.count(_C.c.undone_at).label("c_undone"),
+                sa.func.max(_C.c.id).label("c_id"),
+                sa.func.max(_C.c.updated_at).label("c_up"),
+            )
+            .where(_C.c.activity_id.in_(activities))
+            .subquery("c"),
+        ]
+        joined: Any = aggregates[0]
+        for sub in aggregates[1:]:
+            joined = joined.join(sub, sa.true())
+        version = sa.select(*(column for sub in aggregates for column in sub.c)).select_from(joined)
+        events = (
+            sa.select(
+                _O.c.uid, _O.c.sequence, _raw(_O.c.last_modified), _raw(_O.c.status), _raw(_O.c.day),
+                _raw(_O.c.starts_at), _raw(_O.c.ends_at), _O.c.is_deadline, _O.c.activity_id, _O.c.entity_id,
+                _O.c.period_key,
+            )
+            .where(_O.c.activity_id.in_(activities), shown, _O.c.day >= _FIRST, _O.c.day <= _LAST)
+            .order_by(_O.c.day, sa.nulls_first(_O.c.starts_at), _O.c.uid)
+        )  # fmt: skip
+        return cls(
+            version=version,
+            events=events,
+            activities=sa.select(
+                _A.c.id,
+                _A.c.key,
+                _A.c.title,
+                _A.c.sentence,
+                _A.c.rule,
+                _A.c.preferences,
+                _A.c.unit_id,
+                _A.c.promise_id,
+                _A.c.retired_at,
+                _A.c.updated_at,
+            ).where(_A.c.id.in_(activities)),
+            units=sa.select(_U.c.id, _U.c.name, _U.c.retired_at).where(_U.c.promise_id.in_(promises)),
+            entities=sa.select(_E.c.id, _E.c.name, _E.c.retired_at).where(_E.c.promise_id.in_(promises)),
+            promises=sa.select(_P.c.id, _P.c.slug, _P.c.title, _P.c.kommun, _P.c.valid_from, _P.c.valid_until).where(
+                _P.c.id.in_(promises)
+            ),
+            partners=sa.select(_AP.c.activity_id, _AP.c.unit_id)
+            .where(_AP.c.activity_id.in_(activities))
+            .order_by(_AP.c.id),
+            completions=sa.select(_C.c.activity_id, _C.c.entity_id, _C.c.done_on)
+            .where(_C.c.activity_id.in_(activities), _C.c.undone_at.is_(None))
+            .order_by(_C.c.done_on),
+            planned=sa.select(_O.c.activity_id, _O.c.entity_id, _O.c.period_key, sa.func.count().label("n"))
+            .where(
+                _O.c.activity_id.in_(activities),
+                shown,
+                _O.c.slot >= 0,
+                _O.c.period_key.in_(sa.bindparam("partial", expanding=True)),
+            )
+            .group_by(_O.c.activity_id, _O.c.entity_id, _O.c.period_key),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Key:
-    """The aggregates of ``_version_statement``: equal keys mean equal bodies."""
+    """The aggregates of the version statement: equal keys mean equal bodies."""
 
     target: FeedTarget
-    values: tuple[Any, ...]
+    values: tuple[tuple[str, Any], ...]
 
     @classmethod
     def of(cls, target: FeedTarget, row: sa.Row[Any]) -> _Key:
-        mapping = row._mapping
         values = []
-        for name, raw in mapping.items():
+        for name, raw in row._mapping.items():
             value = raw
             if name in _TIMESTAMPS:
                 value = _aware(raw)
@@ -384,6 +491,10 @@ class _Key:
     @property
     def exists(self) -> bool:
         return bool(self.values[0][1])  # the first aggregate counts the target's own row(s)
+
+    def part(self, names: tuple[str, ...]) -> tuple[Any, ...]:
+        values = dict(self.values)
+        return tuple(values[name] for name in names)
 
     def last_modified(self, *, past: dt.timedelta, future_months: int) -> dt.datetime:
         """The newest change the key records, or the window's last crossing (see the module)."""
@@ -406,112 +517,83 @@ class _Key:
 
 # -- what one render reads --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class _EventRow:
-    uid: str
-    sequence: int
-    last_modified: dt.datetime
-    status: str
-    day: dt.date
-    starts_at: dt.datetime | None
-    ends_at: dt.datetime | None
-    is_deadline: bool
-    activity_id: int
-    entity_id: int | None
-    period_key: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Context:
-    """The rows a render needs besides the occurrences, by id."""
+    """The rows a render needs besides the occurrences and completions, by id."""
 
     activities: dict[int, sa.Row[Any]]
     units: dict[int, sa.Row[Any]]
     entities: dict[int, sa.Row[Any]]
     promises: dict[int, sa.Row[Any]]
     partners: dict[int, tuple[int, ...]]
+    #: the promises the feed shows (a kommun feed: those whose kommun casefolds equal)
+    shown_promises: frozenset[int]
+    name: str | None
+
+    @classmethod
+    def read(cls, connection: Connection, statements: _Statements, target: FeedTarget) -> _Context:
+        def by_id(statement: sa.Select[Any]) -> dict[int, sa.Row[Any]]:
+            return {row.id: row for row in connection.execute(statement)}
+
+        activities = by_id(statements.activities)
+        units = by_id(statements.units)
+        entities = by_id(statements.entities)
+        promises = by_id(statements.promises)
+        partners: dict[int, list[int]] = {}
+        for row in connection.execute(statements.partners):
+            partners.setdefault(row.activity_id, []).append(row.unit_id)
+        shown = frozenset(promises)
+        name: str | None = None
+        if target.scope is FeedScope.UNIT:
+            unit = units.get(target.unit_id or -1)
+            name = None if unit is None else f"Löfte – {unit.name}"
+        elif target.scope is FeedScope.PROMISE:
+            promise = promises.get(target.promise_id or -1)
+            name = None if promise is None else f"Löfte – {promise.title}"
+        else:
+            wanted = (target.kommun or "").strip().casefold()
+            shown = frozenset(p.id for p in promises.values() if p.kommun.strip().casefold() == wanted)
+            if shown:
+                name = f"Löfte – medborgarlöften i {promises[min(shown)].kommun}"
+        return cls(
+            activities=activities,
+            units=units,
+            entities=entities,
+            promises=promises,
+            partners={k: tuple(v) for k, v in partners.items()},
+            shown_promises=shown,
+            name=name,
+        )
+
+
+#: (activity_id, entity_id, period_key, done, is_deadline, planned count) -> the event's words, or
+#: None when the event is not shown (a retired activity, unit or entity; another kommun's promise)
+_Texts = tuple[str, str, str | None, str] | None
+_Group = tuple[int, int | None, str, bool, bool, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _TargetState:
+    """What the previous render of a target read, reused while its part of the key holds."""
+
+    context_key: tuple[Any, ...]
+    context: _Context
+    done_key: tuple[Any, ...]
     #: (activity_id, entity_id) -> sorted done_on of the completions that count
     done: dict[tuple[int, int | None], list[dt.date]]
-    #: (activity_id, entity_id, period_key) -> planned (shown, non-deadline) occurrences
+    #: the period keys of partial periods (only there does the quota line need ``planned``)
+    partial: frozenset[str]
+    occurrence_key: tuple[Any, ...]
+    #: (activity_id, entity_id, period_key) -> shown non-deadline occurrences, partial periods only
     planned: dict[tuple[int, int | None, str], int]
+    texts: dict[_Group, _Texts]
 
 
-def _read_context(connection: Connection, target: FeedTarget) -> _Context:
-    activities_q, promises_q, _ = _target_sets(target)
-    activities = {
-        row.id: row
-        for row in connection.execute(
-            sa.select(
-                _A.c.id, _A.c.key, _A.c.title, _A.c.sentence, _A.c.rule, _A.c.preferences,
-                _A.c.unit_id, _A.c.promise_id, _A.c.retired_at, _A.c.updated_at,
-            ).where(_A.c.id.in_(activities_q))
-        )
-    }  # fmt: skip
-    units = {
-        row.id: row
-        for row in connection.execute(
-            sa.select(_U.c.id, _U.c.name, _U.c.retired_at).where(_U.c.promise_id.in_(promises_q))
-        )
-    }
-    entities = {
-        row.id: row
-        for row in connection.execute(
-            sa.select(_E.c.id, _E.c.name, _E.c.retired_at).where(_E.c.promise_id.in_(promises_q))
-        )
-    }
-    promises = {
-        row.id: row
-        for row in connection.execute(
-            sa.select(_P.c.id, _P.c.slug, _P.c.title, _P.c.kommun, _P.c.valid_from, _P.c.valid_until).where(
-                _P.c.id.in_(promises_q)
-            )
-        )
-    }
-    partners: dict[int, list[int]] = {}
-    for row in connection.execute(
-        sa.select(_AP.c.activity_id, _AP.c.unit_id).where(_AP.c.activity_id.in_(activities_q)).order_by(_AP.c.id)
-    ):
-        partners.setdefault(row.activity_id, []).append(row.unit_id)
-    done: dict[tuple[int, int | None], list[dt.date]] = {}
-    for row in connection.execute(
-        sa.select(_C.c.activity_id, _C.c.entity_id, _C.c.done_on)
-        .where(_C.c.activity_id.in_(activities_q), _C.c.undone_at.is_(None))
-        .order_by(_C.c.done_on)
-    ):
-        done.setdefault((row.activity_id, row.entity_id), []).append(row.done_on)
-    planned = {
-        (row.activity_id, row.entity_id, row.period_key): row.n
-        for row in connection.execute(
-            sa.select(_O.c.activity_id, _O.c.entity_id, _O.c.period_key, sa.func.count().label("n"))
-            .where(_O.c.activity_id.in_(activities_q), _O.c.status != _CANCELLED, _O.c.slot >= 0)
-            .group_by(_O.c.activity_id, _O.c.entity_id, _O.c.period_key)
-        )
-    }
-    return _Context(
-        activities=activities,
-        units=units,
-        entities=entities,
-        promises=promises,
-        partners={k: tuple(v) for k, v in partners.items()},
-        done=done,
-        planned=planned,
-    )
-
-
-def _read_events(connection: Connection, target: FeedTarget, window: _Window) -> list[_EventRow]:
-    activities_q, _, _ = _target_sets(target)
-    rows = connection.execute(
-        sa.select(
-            _O.c.uid, _O.c.sequence, _O.c.last_modified, _O.c.status, _O.c.day, _O.c.starts_at, _O.c.ends_at,
-            _O.c.is_deadline, _O.c.activity_id, _O.c.entity_id, _O.c.period_key,
-        )
-        .where(
-            _O.c.activity_id.in_(activities_q),
-            _O.c.status != _CANCELLED,
-            _O.c.day >= window.first,
-            _O.c.day <= window.last,
-        )
-    )  # fmt: skip
-    return [_EventRow(*row) for row in rows]
+def _parse_datetime(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite: naive UTC text (scheduler.db.types.UTCDateTime)
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 # -- the renderer ------------------------------------------------------------------------------------
@@ -523,7 +605,8 @@ class FeedRenderer:
 
     ``base_url`` (no trailing slash needed) is where the web app's pages live, for the
     links back; ``past`` and ``future_months`` set the rolling window. Configuration does
-    not change during the life of the object. Thread-safe.
+    not change during the life of the object. Thread-safe: the caches are guarded by one
+    lock, held only to look up and store.
     """
 
     def __init__(
@@ -535,6 +618,7 @@ class FeedRenderer:
         future_months: int = 18,
         max_events: int = 50_000,
         max_feed_bytes: int = 64 * 1024 * 1024,
+        max_targets: int = 1_024,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         if past < dt.timedelta(0) or future_months < 0:
@@ -552,8 +636,10 @@ class FeedRenderer:
         self.future_months = future_months
         self.max_body_bytes = max_body_bytes
         self._lock = threading.Lock()
-        self._events: _LRU[_EventKey, bytes] = _LRU(max_events)
+        self._events: _Generations[_EventKey, bytes] = _Generations(max_events)
         self._feeds: _LRU[_Key, RenderedFeed] = _LRU(max_feed_bytes, weight=lambda feed: len(feed.body))
+        self._statements: _LRU[FeedTarget, _Statements] = _LRU(max_targets)
+        self._states: _LRU[FeedTarget, _TargetState] = _LRU(max_targets)
         self._quotas: _LRU[tuple[Any, ...], ActivityQuota] = _LRU(10_000)
 
     # -- public API ---------------------------------------------------------------------------
@@ -570,84 +656,139 @@ class FeedRenderer:
         """``target``'s feed at ``now``; None when the target no longer exists."""
         return self._feed(target, now=now)
 
-    # -- internals -----------------------------------------------------------------------------
-    def window(self, now: dt.datetime) -> _Window:
+    def window(self, now: dt.datetime) -> tuple[dt.date, dt.date]:
+        """The first and last local day (both inclusive) a feed shows at ``now``."""
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
         today = now.astimezone(_ZONE).date()
-        return _Window(first=today - dt.timedelta(days=self.past.days), last=add_months(today, self.future_months))
+        return today - dt.timedelta(days=self.past.days), add_months(today, self.future_months)
 
+    # -- internals -----------------------------------------------------------------------------
     def _feed(self, target: FeedTarget, *, now: dt.datetime) -> RenderedFeed | None:
-        window = self.window(now)
+        first, last = self.window(now)
+        params = {"first": first, "last": last}
+        with self._lock:
+            statements = self._statements.get(target)
+            state = self._states.get(target)
+        if statements is None:
+            statements = _Statements.of(target)
+            with self._lock:
+                self._statements.put(target, statements)
         with self._reader.connect() as connection:
-            key = _Key.of(target, connection.execute(_version_statement(target, window)).one())
+            key = _Key.of(target, connection.execute(statements.version, params).one())
             if not key.exists:
                 return None
             with self._lock:
                 cached = self._feeds.get(key)
             if cached is not None:
                 return cached
-            context = _read_context(connection, target)
-            events = _read_events(connection, target, window)
-        feed = self._build(target, key, context, events)
-        if feed is None:
+            state = self._read_state(connection, statements, target, key, state)
+            rows = connection.execute(statements.events, params).all()
+        if state.context.name is None:  # a kommun whose spelling matched only in SQL
             return None
+        feed = self._build(key, state, rows)
         with self._lock:
             self._feeds.put(key, feed)
         return feed
 
-    def _name(self, target: FeedTarget, context: _Context) -> str | None:
-        if target.scope is FeedScope.UNIT:
-            unit = context.units.get(target.unit_id or -1)
-            return None if unit is None else f"Löfte – {unit.name}"
-        if target.scope is FeedScope.PROMISE:
-            promise = context.promises.get(target.promise_id or -1)
-            return None if promise is None else f"Löfte – {promise.title}"
-        wanted = (target.kommun or "").strip().casefold()
-        matching = sorted(p.id for p in context.promises.values() if p.kommun.strip().casefold() == wanted)
-        if not matching:
-            return None
-        return f"Löfte – medborgarlöften i {context.promises[matching[0]].kommun}"
+    def _read_state(
+        self,
+        connection: Connection,
+        statements: _Statements,
+        target: FeedTarget,
+        key: _Key,
+        old: _TargetState | None,
+    ) -> _TargetState:
+        """The target's context, completions and planned counts: re-read only the parts whose key changed."""
+        context_key, done_key, occurrence_key = (
+            key.part(_CONTEXT_PART),
+            key.part(_COMPLETION_PART),
+            key.part(_OCCURRENCE_PART),
+        )
+        if old is not None and old.context_key == context_key:
+            context, partial = old.context, old.partial
+        else:
+            context = _Context.read(connection, statements, target)
+            partial = self._partial_periods(context)
+        if old is not None and old.done_key == done_key:
+            done = old.done
+        else:
+            done = {}
+            for row in connection.execute(statements.completions):
+                done.setdefault((row.activity_id, row.entity_id), []).append(row.done_on)
+        if old is not None and old.occurrence_key == occurrence_key and old.partial == partial:
+            planned = old.planned
+        elif partial:
+            rows = connection.execute(statements.planned, {"partial": sorted(partial)})
+            planned = {(r.activity_id, r.entity_id, r.period_key): r.n for r in rows}
+        else:
+            planned = {}
+        same_words = old is not None and old.context_key == context_key and old.done_key == done_key
+        return _TargetState(
+            context_key=context_key,
+            context=context,
+            done_key=done_key,
+            done=done,
+            partial=partial,
+            occurrence_key=occurrence_key,
+            planned=planned,
+            texts=old.texts if same_words and old is not None else {},
+        )
 
-    def _build(self, target: FeedTarget, key: _Key, context: _Context, rows: list[_EventRow]) -> RenderedFeed | None:
-        name = self._name(target, context)
-        if name is None:  # a kommun whose spelling only matched case-insensitively in ASCII
-            return None
-        if target.scope is FeedScope.KOMMUN:
-            wanted = (target.kommun or "").strip().casefold()
-            keep = {p.id for p in context.promises.values() if p.kommun.strip().casefold() == wanted}
-            rows = [r for r in rows if context.activities[r.activity_id].promise_id in keep]
-        rows.sort(key=lambda r: (r.day, r.starts_at or _local_midnight(r.day), r.uid))
-        chunks: list[bytes] = []
+    def _build(self, key: _Key, state: _TargetState, rows: Sequence[sa.Row[Any]]) -> RenderedFeed:
+        name = state.context.name
+        assert name is not None  # noqa: S101 - checked by the caller
+        old_texts, texts = state.texts, {}
+        planned = state.planned
+        keys: list[_EventKey] = []
         timed = False
-        for row in rows:
-            event_key = self._event_key(row, context)
-            if event_key is None:
+        for uid, sequence, stamp, status, day, start, end, deadline, activity_id, entity_id, period_key in rows:
+            done = status == _DONE
+            group = (
+                activity_id,
+                entity_id,
+                period_key,
+                done,
+                bool(deadline),
+                planned.get((activity_id, entity_id, period_key), 0),
+            )
+            if group in texts:
+                words = texts[group]
+            else:
+                words = old_texts[group] if group in old_texts else self._texts(group, state)
+                texts[group] = words
+            if words is None:
                 continue
-            timed = timed or row.starts_at is not None
+            timed = timed or (start is not None and not deadline)
+            keys.append((uid, sequence, stamp, day, start, end, bool(deadline), words))
+        with self._lock:
+            chunks = [self._events.get(k) for k in keys]
+        missing = [i for i, chunk in enumerate(chunks) if chunk is None]
+        for i in missing:
+            chunks[i] = _serialize_event(keys[i])
+        if missing:
             with self._lock:
-                chunk = self._events.get(event_key)
-            if chunk is None:
-                chunk = _serialize_event(event_key)
-                with self._lock:
-                    self._events.put(event_key, chunk)
-            chunks.append(chunk)
+                for i in missing:
+                    self._events.put(keys[i], chunks[i])  # type: ignore[arg-type]
+        # keep the words for the next render of this target (only those still in use)
+        with self._lock:
+            self._states.put(key.target, replace(state, texts=texts))
         head = _calendar_head(name, timed=timed)
         tail = b"END:VCALENDAR\r\n"
         size = len(head) + len(tail)
         kept = 0
         for chunk in chunks:
+            assert chunk is not None  # noqa: S101 - filled above
             if size + len(chunk) > self.max_body_bytes:
                 break
             size += len(chunk)
             kept += 1
         if kept < len(chunks):
-            last_day = _dtstart(chunks[kept - 1]) if kept else None
             log.warning(
-                "feed %s trimmed to %d of %d events (%d bytes max); the far future after %s is left out",
-                name, kept, len(chunks), self.max_body_bytes, last_day,
+                "feed %r trimmed to %d of %d events to stay under %d bytes: events from %s on are left out",
+                name, kept, len(chunks), self.max_body_bytes, _as_date(keys[kept][3]),
             )  # fmt: skip
-        body = b"".join([head, *chunks[:kept], tail])
+        body = b"".join([head, *chunks[:kept], tail])  # type: ignore[list-item]
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         version = FeedVersion(
             etag=etag, last_modified=key.last_modified(past=self.past, future_months=self.future_months)
@@ -668,35 +809,38 @@ class FeedRenderer:
                 self._quotas.put(cache_key, found)
         return found
 
-    def _event_key(self, row: _EventRow, context: _Context) -> _EventKey | None:
-        """Every value the VEVENT of ``row`` shows, or None when it is not shown."""
-        activity = context.activities.get(row.activity_id)
-        if activity is None or activity.retired_at is not None:
+    def _partial_periods(self, context: _Context) -> frozenset[str]:
+        keys: set[str] = set()
+        for activity in context.activities.values():
+            promise = context.promises.get(activity.promise_id)
+            if promise is not None:
+                keys.update(k for k, span in self._quota(activity, promise).spans.items() if span.partial)
+        return frozenset(keys)
+
+    def _texts(self, group: _Group, state: _TargetState) -> _Texts:
+        """SUMMARY, DESCRIPTION, LOCATION and URL of the events of ``group``, or None when not shown."""
+        activity_id, entity_id, period_key, done, deadline, planned = group
+        context = state.context
+        activity = context.activities.get(activity_id)
+        if activity is None or activity.retired_at is not None or activity.promise_id not in context.shown_promises:
             return None
         unit = context.units.get(activity.unit_id)
         if unit is None or unit.retired_at is not None:
             return None
         entity = None
-        if row.entity_id is not None:
-            entity = context.entities.get(row.entity_id)
+        if entity_id is not None:
+            entity = context.entities.get(entity_id)
             if entity is None or entity.retired_at is not None:
                 return None
         promise = context.promises[activity.promise_id]
-        done = row.status == OccurrenceStatus.DONE.value
         entity_name = entity.name if entity is not None else None
         info = self._quota(activity, promise)
-        span = info.span(row.period_key)
+        span = info.span(period_key)
         done_count = 0
         if span is not None:
-            days = context.done.get((row.activity_id, row.entity_id), ())
+            days = state.done.get((activity_id, entity_id), ())
             done_count = sum(1 for d in days if span.start <= d <= span.end)
-        quota = quota_line(
-            info,
-            span,
-            done=done_count,
-            planned=context.planned.get((row.activity_id, row.entity_id, row.period_key), 0),
-            entity=entity_name,
-        )
+        quota = quota_line(info, span, done=done_count, planned=planned, entity=entity_name)
         url = f"{self.base_url}/loften/{promise.slug}/aktiviteter/{activity.key}"
         partners = tuple(
             context.units[u].name
@@ -707,58 +851,50 @@ class FeedRenderer:
             responsible=unit.name, partners=partners, quota=quota, sentence=activity.sentence, url=url, done=done
         )
         location = (activity.preferences or {}).get("location") or None
-        if row.starts_at is None or row.ends_at is None or row.is_deadline:
-            start: dt.date | dt.datetime = row.day
-            end: dt.date | dt.datetime = row.day + dt.timedelta(days=1)
-            transparent = True
-        else:
-            start, end = _local_or_utc(row.starts_at), _local_or_utc(row.ends_at)
-            if row.ends_at <= row.starts_at:  # a zero-length plan: Outlook needs DTEND after DTSTART
-                end = _local_or_utc(row.starts_at + dt.timedelta(minutes=1))
-            transparent = False
         return (
-            row.uid,
-            row.last_modified,
-            row.sequence,
-            start,
-            end,
-            summary(activity.title, entity_name, done=done, deadline=row.is_deadline),
+            summary(activity.title, entity_name, done=done, deadline=deadline),
             text,
             str(location) if location else None,
             url,
-            transparent,
         )
 
 
-def _dtstart(chunk: bytes) -> str:
-    """The DTSTART value of a serialised VEVENT (for the trim log line)."""
-    for line in chunk.split(b"\r\n"):
-        if line.startswith(b"DTSTART"):
-            return line.split(b":", 1)[1].decode()
-    return "?"
+_DONE = OccurrenceStatus.DONE.value
 
 
 def _serialize_event(key: _EventKey) -> bytes:
-    uid, stamp, sequence, start, end, title, text, location, url, transparent = key
+    """One VEVENT, serialised by ``icalendar`` (values parsed from the raw row here, once)."""
+    uid, sequence, raw_stamp, raw_day, raw_start, raw_end, deadline, (title, text, location, url) = key
+    stamp = _parse_datetime(raw_stamp)
+    day = _as_date(raw_day)
+    starts_at, ends_at = _parse_datetime(raw_start), _parse_datetime(raw_end)
+    assert day is not None  # noqa: S101 - a NOT NULL column
     event = icalendar.Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp)
     event.add("last-modified", stamp)
     event.add("sequence", sequence)
-    event.add("dtstart", start)
-    event.add("dtend", end)
+    if starts_at is None or ends_at is None or deadline:
+        event.add("dtstart", day)
+        event.add("dtend", day + dt.timedelta(days=1))
+    else:
+        if ends_at <= starts_at:  # a zero-length plan: Outlook needs DTEND after DTSTART
+            ends_at = starts_at + dt.timedelta(minutes=1)
+        event.add("dtstart", _local_or_utc(starts_at))
+        event.add("dtend", _local_or_utc(ends_at))
     event.add("summary", title)
     event.add("description", text)
     if location:
         event.add("location", location)
     event.add("url", url)
     event.add("status", "CONFIRMED")
-    if transparent:
+    if starts_at is None or deadline:
         event.add("transp", "TRANSPARENT")
     chunk: bytes = event.to_ical()
     return chunk
 
 
+@functools.lru_cache(maxsize=4096)
 def _calendar_head(name: str, *, timed: bool) -> bytes:
     cal = icalendar.Calendar()
     cal.add("version", "2.0")
