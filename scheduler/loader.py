@@ -46,7 +46,7 @@ __all__ = ["PLANNING_VERSION", "LoadResult", "load_file", "load_spec", "promise_
 
 #: Raised whenever the planner or the parser changes what a file plans to, so that a
 #: reload of an unchanged file re-plans instead of being skipped.
-PLANNING_VERSION = "2026-11-23.1"
+PLANNING_VERSION = "2026-11-23.2"  # .2: the school calendar is stored (migration 0003)
 
 
 @dataclass(slots=True)
@@ -109,6 +109,8 @@ def load_spec(
         "valid_until": spec.validity.end,
         "source_path": spec.path or None,
         "notes": spec.notes,
+        # the calendar the plan is made with, so quota evaluation can re-plan from the database
+        "school_calendar": spec.calendar.to_text() if spec.calendar is not None else None,
     }
     if promise is None:
         promise = Promise(slug=slug, **values)

@@ -208,6 +208,9 @@ class Promise(SQLModel, table=True):
     notes: str | None = _text(nullable=True)
     #: opt-in: shown on the citizens' page and in the kommun feed
     public: bool = Field(default=False, nullable=False)
+    #: the school calendar the plan was made with, in ``rules.school``'s text format
+    #: (``SchoolCalendar.to_text()``; estimated when the file gives none); None before 0003
+    school_calendar: str | None = _text(nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
 
