@@ -40,6 +40,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 
 from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window
 from rules.sv_lexicon import (
@@ -210,6 +211,19 @@ def _g(pattern: str, *hints: str) -> _Gated:
 
 
 _DIGIT = _c(r"\d")
+_DIGIT_ASCII = _c(r"[0-9]")
+
+
+def _has_digit(s: str) -> bool:
+    """``_DIGIT.search(s)``; in ASCII text a digit is 0-9, which ``re`` finds without Unicode look-ups."""
+    return (_DIGIT_ASCII if s.isascii() else _DIGIT).search(s) is not None
+
+
+def _contains_any(s: str, parts: tuple[str, ...]) -> bool:
+    for part in parts:  # noqa: SIM110 - a plain loop is cheaper than any() over a generator here
+        if part in s:
+            return True
+    return False
 
 
 # --- state ---------------------------------------------------------------------------------
@@ -307,6 +321,7 @@ _PREPOSITIONS = {
     "respektive", "resp", "var", "vart", "varannan", "vartannat", "inklusive", "exklusive", "dar", "nar",
 }
 _NAME_WORD = r"[A-ZÅÄÖÉ][\w-]*"
+_NAME_WORD_RX = re.compile(_NAME_WORD)
 _PARTY_ADJECTIVES = {"tekniska", "sociala", "lokala", "kommunala", "regionala", "centrala", "gemensamma"}
 _MODALS = {"ska", "skall", "kan", "bor", "maste", "far", "vill", "kommer", "lovar", "avser", "tanker"}
 _TRAILING_SLASH = _c(r"/\s*([^/()]{2,80}?)\s*\.?\s*$")
@@ -330,6 +345,11 @@ def _is_party_word(folded_word: str) -> bool:
     return w in _PARTY_WORDS or _PARTY_COMPOUND.fullmatch(w) is not None
 
 
+@lru_cache(maxsize=4096)
+def _fold_word(word: str) -> str:
+    return fold(word)
+
+
 def _cap(name: str) -> str:
     return name[:1].upper() + name[1:]
 
@@ -339,16 +359,18 @@ def _party_item(item: str) -> str | None:
     words = item.split()
     if not words or len(words) > 4:
         return None
-    folded = [fold(w) for w in words]
+    return _party_name(words, [_fold_word(w) for w in words])
+
+
+def _party_name(words: list[str], folded: list[str]) -> str | None:
+    """`_party_item` on its words (1 to 4) and their folded forms."""
     if len(words) == 1:
         return _cap(words[0]) if _is_party_word(folded[0]) else None
     # "Hagfors kommun", "Örkelljunga kommun"
-    if folded[-1] in ("kommun", "stad", "region") and all(re.fullmatch(_NAME_WORD, w) for w in words[:-1]):
+    if folded[-1] in ("kommun", "stad", "region") and all(_NAME_WORD_RX.fullmatch(w) for w in words[:-1]):
         return _cap(" ".join(words))
     # "Lokalpolisområde Klippan", "lpo Torsby", "Region Skåne"
-    if folded[0] in ("lokalpolisomrade", "lpo", "polisomrade", "region", "polisregion") and all(
-        re.fullmatch(_NAME_WORD, w) for w in words[1:]
-    ):
+    if folded[0] in _PARTY_LEADS and all(_NAME_WORD_RX.fullmatch(w) for w in words[1:]):
         return _cap(" ".join(words))
     # "Socialtjänstens fältgrupp", "tekniska förvaltningen": owners and adjectives before the head
     if _is_party_word(folded[-1]) and len(words) <= 3 and all(
@@ -398,75 +420,95 @@ def _split_trailing_responsible(text: str) -> tuple[str, list[str]]:
 
 def _subject_parties(original: str, folded: str) -> list[str]:
     """The parties in subject position, or an empty list."""
-    tokens = [m.span() for m in _TOKEN.finditer(folded)]
-    words = [folded[a:b] for a, b in tokens]
-    # most sentences name no party at all: one cached set look-up per word settles it
-    if not any(_is_party_word(word) or word in _PARTY_LEADS for word in words):
+    words = _TOKEN.findall(folded)
+    party = list(map(_is_party_word, words))
+    # most sentences name no party at all: one cached look-up per word settles it
+    if True not in party and _PARTY_LEADS.isdisjoint(words):
         return []
+    spans = [m.span() for m in _TOKEN.finditer(folded)]
     # "Representanter från kommunförvaltningen kommer att ..."
     if words[0] in ("representanter", "foretradare", "personal", "medarbetare") and len(words) > 2 and words[1] in (
         "fran", "for", "inom", "pa", "vid"
     ):
-        found = _party_run(original, tokens, words, 2)
+        found = _party_run(original, spans, words, party, 2)
         if found:
             return found
-    found = _party_run(original, tokens, words, 0)
+    found = _party_run(original, spans, words, party, 0)
     if found:
         return found
-    # V2 order after a fronted adverbial or clause: "Under 2025 genomför kommunen ..."
-    for i in range(1, len(words)):
-        if not _may_start_party(words, i):
+    # V2 order after a fronted adverbial or clause: "Under 2025 genomför kommunen ...",
+    # tried only where `_may_start_party` holds: at, or one or two tokens before, a party word,
+    # at a lead or adjective, or before "kommun", "stad", "region".
+    n = len(words)
+    starts: set[int] = set()
+    for j in compress(range(n), party):
+        starts.update((j, j - 1, j - 2))
+    if not _PARTY_STARTERS.isdisjoint(words):
+        for j, word in enumerate(words):
+            if word in _PARTY_LEADS or word in _PARTY_ADJECTIVES:
+                starts.add(j)
+            if word in _PARTY_PLACE_HEADS:
+                starts.add(j - 1)
+    for i in sorted(starts):
+        if i < 1 or i >= n:
             continue
         prev = words[i - 1]
         if prev in _PREPOSITIONS or words[i] in _PREPOSITIONS or number_value(prev) is not None:
             continue
         if prev not in _MODALS and not (prev.endswith("r") and prev.isalpha() and len(prev) > 2):
             continue  # V2: the subject follows the finite verb (present tense ends in -r)
-        found = _party_run(original, tokens, words, i)
+        found = _party_run(original, spans, words, party, i)
         if found:
             return found
     return []
 
 
 _PARTY_LEADS = {"lokalpolisomrade", "lpo", "polisomrade", "region", "polisregion"}
+_PARTY_PLACE_HEADS = ("kommun", "stad", "region")
+_PARTY_STARTERS = _PARTY_LEADS | _PARTY_ADJECTIVES | set(_PARTY_PLACE_HEADS)
 
 
-def _may_start_party(words: list[str], i: int) -> bool:
-    """A cheap test before the full item parse: can a party name start at token i?"""
+def _may_start_party(words: list[str], party: list[bool], i: int) -> bool:
+    """A cheap test before the full item parse: can a party name start at token i?
+    (``party[k]`` is ``_is_party_word(words[k])``.)"""
     word = words[i]
-    if _is_party_word(word) or word in _PARTY_LEADS or word in _PARTY_ADJECTIVES:
+    if party[i] or word in _PARTY_LEADS or word in _PARTY_ADJECTIVES:
         return True
-    if i + 1 < len(words) and (words[i + 1] in ("kommun", "stad", "region") or _is_party_word(words[i + 1])):
+    if i + 1 < len(words) and (words[i + 1] in _PARTY_PLACE_HEADS or party[i + 1]):
         return True
-    return i + 2 < len(words) and _is_party_word(words[i + 2])
+    return i + 2 < len(words) and party[i + 2]
 
 
-def _party_run(original: str, tokens: list[tuple[int, int]], words: list[str], i: int) -> list[str]:
+def _party_run(
+    original: str, spans: list[tuple[int, int]], words: list[str], party: list[bool], i: int
+) -> list[str]:
     """Parse a coordinated list of parties starting at token i; [] when none starts there."""
-    if not _may_start_party(words, i):
+    if not _may_start_party(words, party, i):
         return []
     names: list[str] = []
-    while i < len(words):
+    n = len(words)
+    while i < n:
         item = None
-        for n in (3, 2, 1):  # the longest item first: "lokalpolisområde Ängelholm"
-            if i + n > len(words):
-                continue
-            if any(not words[k][:1].isalnum() for k in range(i, i + n)):
-                continue
-            a, b = tokens[i][0], tokens[i + n - 1][1]
-            item = _party_item(original[a:b])
+        run = 0  # how many word tokens (not punctuation) follow from i, up to three
+        while run < 3 and i + run < n and words[i + run][:1].isalnum():
+            run += 1
+        for k in (3, 2, 1)[3 - run:]:  # the longest item first: "lokalpolisområde Ängelholm"
+            a, b = spans[i][0], spans[i + k - 1][1]
+            # the item's words are its tokens: only spaces separate word tokens
+            item_words = original[a:b].split()
+            item = _party_name(item_words, [_fold_word(w) for w in item_words])
             if item:
                 # a genitive head ("kommunens") is an owner, not a party
-                head = words[i + n - 1]
+                head = words[i + k - 1]
                 if head.endswith("s") and _is_party_word(head[:-1]):
                     item = None
                     continue
-                i += n
+                i += k
                 break
         if not item:
             break
         names.append(item)
-        if i < len(words) and words[i] in (",", "och", "samt", "&"):
+        if i < n and words[i] in (",", "och", "samt", "&"):
             i += 1
             continue
         break
@@ -553,8 +595,17 @@ _RANGE_SEP = (
 )
 # Every date (`_DATE`) has a digit or a month name (`_MONTH`, abbreviations included):
 # `_extract_dates` tests that once and skips the patterns that need a date, a year or a digit.
-_RX_RANGE = _c(_w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"))
-_RX_MELLAN = _g(_w(rf"mellan{_SP}{_D1}{_SP}och{_SP}{_D2}"))
+#: the words a date (`_DATE`) can start with, besides a number: "den 5 maj", "år 2026", month names
+_DATE_STARTS = {"den", "ar", "aret", *MONTHS}
+#: the words `_RANGE_START` can start with ("fr.o.m." starts with "fr", "fro." or "from")
+_RANGE_START_WORDS = {"fran", "fr", "fro", "from", "mellan", "under", "perioden", "borjar", "startar", "galler", "avser"}
+_RX_RANGE = _Anchored(
+    _w(rf"(?:{_RANGE_START}{_SP})?(?:den{_SP})?{_D1}{_RANGE_SEP}(?:den{_SP})?{_D2}"),
+    _RANGE_START_WORDS | _DATE_STARTS,
+    numerals=True,
+    prefixes=("pabor",),
+)
+_RX_MELLAN = _Anchored(_w(rf"mellan{_SP}{_D1}{_SP}och{_SP}{_D2}"), {"mellan"})
 _RX_SCHOOL_YEAR = _g(_w(rf"(?:under{_SP})?(?:hela{_SP})?lasar(?:et)?{_SP}(?P<y1>{_YEAR})[ ]?[/–-][ ]?(?P<y2>{_YEAR}|\d{{2}})"))
 _RX_YEARS_AND = _c(_w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"))
 _RX_UNDER_YEAR = _c(_w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"))
@@ -579,19 +630,22 @@ _RX_DURATION = _g(
     )
 )
 _RX_SIGNING_START = _g(r"(?:borjar|borja)\s+galla\s+(?:nar|fran|da)[^.;]{0,30}?(?:under)?tecknat")
-_RX_DEADLINE_DAY = _c(
-    _w(rf"(?:senast|fram till och med|till och med|t\.? ?o\.? ?m\.?|fram till|innan|fore)(?:{_SP}den)?{_SP}{_DATE}")
+_RX_DEADLINE_DAY = _Anchored(
+    _w(rf"(?:senast|fram till och med|till och med|t\.? ?o\.? ?m\.?|fram till|innan|fore)(?:{_SP}den)?{_SP}{_DATE}"),
+    {"senast", "fram", "till", "t", "to", "tom", "innan", "fore"},  # "t.o.m.", "to.m.", "tom"
 )
 _RX_DEADLINE_MONTH = _c(_w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"))
 _RX_START_ONLY = _g(_w(rf"(?:fran och med|fr\.? ?o\.? ?m\.?|fran|med start|fran den){_SP}(?:den{_SP})?{_DATE}"))
-_RX_ANY_DATE = _c(_w(_DATE))
-_MONTH_NAME = _c(_MONTH)
-_FULL_MONTH_NAME = _c(_FULL_MONTH)
+_RX_ANY_DATE = _Anchored(_w(_DATE), _DATE_STARTS, numerals=True)
+#: the month words no other month word contains ("jan", "mars" → "mar", ...): a text holds a month
+#: word (`_MONTH`) exactly when it holds one of these
+_MONTH_STEMS = tuple(m for m in MONTHS if not any(o != m and o in m for o in MONTHS))
+_FULL_MONTHS = tuple(_FULL_MONTH.split("|"))
 _RX_NAMED_LOV = _g(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
 
 
 for _rx, _hints in (
-    (_RX_MELLAN, ("mellan",)), (_RX_SCHOOL_YEAR, ("lasar",)), (_RX_UNDER_MONTH, ("under",)), (_RX_SEASON, tuple(_SEASONS)),
+    (_RX_SCHOOL_YEAR, ("lasar",)), (_RX_UNDER_MONTH, ("under",)), (_RX_SEASON, tuple(_SEASONS)),
     (_RX_DURATION, ("teckna", "signer")), (_RX_SIGNING_START, ("galla",)), (_RX_START_ONLY, ("fr", "med start")),
     (_RX_NAMED_LOV, ("lovet",)),
 ):
@@ -599,9 +653,9 @@ for _rx, _hints in (
 
 def _extract_dates(w: _Work) -> None:
     s, today = w.s, w.today
-    digits = _DIGIT.search(s) is not None
-    full_month = _FULL_MONTH_NAME.search(s) is not None
-    dated = digits or full_month or _MONTH_NAME.search(s) is not None
+    digits = _has_digit(s)
+    full_month = _contains_any(s, _FULL_MONTHS)
+    dated = digits or full_month or _contains_any(s, _MONTH_STEMS)
     # (blanking only takes away: what is missing now stays missing)
     # Signing-anchored validity: "under två (2) år framåt från det att de tecknas".
     m = _RX_DURATION.search(s)
@@ -616,7 +670,7 @@ def _extract_dates(w: _Work) -> None:
         w.signing_start = True
     # Explicit ranges: "2022-03-01 – 2022-05-31", "mars 2022 – maj 2022", "från 1 oktober 2025 t.o.m. feb 2026".
     for rx in (_RX_RANGE, _RX_MELLAN) if dated else ():
-        m = rx.search(w.s)
+        m = rx.search(w.s, w.starts)
         if m and w.window is None:
             a, b = _date_expr(m, "1"), _date_expr(m, "2")
             if a and b:
@@ -675,7 +729,7 @@ def _extract_dates(w: _Work) -> None:
         w.lov = {"hostlovet": "höstlov", "sportlovet": "sportlov", "pasklovet": "påsklov", "jullovet": "jullov",
                  "sommarlovet": "sommarlov", "vinterlovet": "sportlov", "laslovet": "höstlov"}[lov]
     # Deadlines: "senast den 15 maj 2025", "fram till och med den 15 december", "senast i oktober".
-    m = _RX_DEADLINE_DAY.search(w.s) if dated else None
+    m = _RX_DEADLINE_DAY.search(w.s, w.starts) if dated else None
     if m:
         expr = _date_expr(m)
         span = expr.resolve(today) if expr else None
@@ -697,7 +751,7 @@ def _extract_dates(w: _Work) -> None:
         return
     for m in _RX_START_ONLY.finditer(w.s):
         w.blank(m)
-    for m in _RX_ANY_DATE.finditer(w.s):
+    for m in _RX_ANY_DATE.finditer(w.s, w.starts):
         w.blank(m)
 
 
@@ -773,7 +827,7 @@ _VARAV = _c(r",?\s*\bvarav\b[^.;]*")
 
 
 def _blank_noise(w: _Work) -> None:
-    if not _DIGIT.search(w.s):
+    if not _has_digit(w.s):
         return
     for rx in _NOISE:
         for m in rx.finditer(w.s):
