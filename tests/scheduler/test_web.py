@@ -1,0 +1,395 @@
+"""The web app through a real uvicorn server on loopback, on SQLite and PostgreSQL.
+
+The database holds ``examples/astorp-2019.yaml`` loaded by ``lofte load``'s own code
+and every feed (``ensure_feeds``); the app's clock is fixed inside the promise's year.
+Requests go through ``http.client``, which sends exactly the path and headers given
+(no path normalisation, no ``Accept-Encoding`` unless asked).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import email.utils
+import gzip
+import http.client
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from sqlmodel import Session, col, select
+
+from scheduler.config import load_settings
+from scheduler.db import Activity, Occurrence, OccurrenceStatus, make_engine, session_scope
+from scheduler.feeds import IssuedFeed, ensure_feeds, rotate
+from scheduler.loader import load_file
+from scheduler.store import record_completion
+from scheduler.web import LofteApp, create_app
+from tests.conftest import EXAMPLES
+
+LOADED_AT = dt.datetime(2019, 1, 2, 8, 0, tzinfo=dt.UTC)
+NOW = dt.datetime(2019, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Running:
+    port: int
+    app: LofteApp
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in (headers or {}).items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            response = conn.getresponse()
+            body = response.read()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+        finally:
+            conn.close()
+
+    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        return self.request("GET", path, {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+@contextlib.contextmanager
+def serve(app: LofteApp) -> Iterator[Running]:
+    """``app`` on uvicorn in a thread, on a free loopback port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    try:
+        yield Running(sock.getsockname()[1], app)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        app.close()
+
+
+@dataclass
+class World:
+    engine: sa.Engine
+    feeds: dict[str, IssuedFeed]  # by name
+    settings: object
+
+    def feed(self, scope: str, contains: str = "") -> IssuedFeed:
+        return next(f for f in self.feeds.values() if f.info.scope.value == scope and contains in f.info.name)
+
+
+@pytest.fixture
+def world(engine: sa.Engine, tmp_path: Path) -> World:
+    load_file(engine, EXAMPLES / "astorp-2019.yaml", now=LOADED_AT)
+    with session_scope(engine) as session:
+        issued = ensure_feeds(session, now=LOADED_AT)
+    settings = load_settings(environ={"LOFTE_DATA_DIR": str(tmp_path)})
+    return World(engine, {f.info.name: f for f in issued}, settings)
+
+
+@pytest.fixture
+def server(world: World) -> Iterator[Running]:
+    app = create_app(world.settings, engine=world.engine, now=lambda: NOW, base_url="https://lofte.example.se",  # type: ignore[arg-type]
+                     issued=world.feeds.values(), token_ttl=0.3)  # fmt: skip
+    with serve(app) as running:
+        yield running
+
+
+# -- 200, 304, HEAD ---------------------------------------------------------------------------------
+def test_feed_200_has_headers_and_a_calendar(server: Running, world: World) -> None:
+    status, headers, body = server.get(world.feed("promise").path)
+    assert status == 200
+    assert headers["content-type"] == "text/calendar; charset=utf-8"
+    assert headers["etag"].startswith('"')
+    assert headers["etag"].endswith('"')
+    assert headers["last-modified"].endswith(" GMT")
+    assert headers["cache-control"] == "private, no-cache"
+    assert int(headers["content-length"]) == len(body)
+    assert "content-encoding" not in headers
+    assert "www-authenticate" not in headers
+    assert 'filename="Lofte - Medborgarlofte Astorp 2019.ics"' in headers["content-disposition"]
+    calendar = icalendar.Calendar.from_ical(body)
+    events = calendar.walk("VEVENT")
+    assert len(events) >= 5
+    assert {str(e["UID"]) for e in events} <= _uids(world.engine)
+
+
+def _uids(engine: sa.Engine, unit_id: int | None = None) -> set[str]:
+    with Session(engine) as session:
+        query = select(Occurrence.uid).join(Activity, col(Activity.id) == Occurrence.activity_id)
+        if unit_id is not None:
+            query = query.where(Activity.unit_id == unit_id)
+        return set(session.exec(query).all())
+
+
+def test_unit_feed_shows_only_that_units_occurrences(server: Running, world: World) -> None:
+    for feed in (f for f in world.feeds.values() if f.info.scope.value == "unit"):
+        status, _, body = server.get(feed.path)
+        assert status == 200
+        from scheduler.db import FeedToken
+
+        with Session(world.engine) as session:
+            unit_id = session.get(FeedToken, feed.info.id).unit_id  # type: ignore[union-attr]
+        uids = {str(e["UID"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
+        assert uids <= _uids(world.engine, unit_id), feed.info.name
+
+
+def test_304_on_if_none_match(server: Running, world: World) -> None:
+    path = world.feed("promise").path
+    _, headers, body = server.get(path)
+    etag = headers["etag"]
+    for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        status, again, rest = server.get(path, if_none_match=sent)
+        assert (status, rest) == (304, b""), sent
+        assert again["etag"] == etag
+        assert again["last-modified"] == headers["last-modified"]
+    status, _, full = server.get(path, if_none_match='"not-the-etag"')
+    assert (status, full) == (200, body)
+
+
+def test_304_on_if_modified_since_only_when_it_really_matches(server: Running, world: World) -> None:
+    path = world.feed("promise").path
+    _, headers, _ = server.get(path)
+    last = headers["last-modified"]
+    assert server.get(path, if_modified_since=last)[0] == 304
+    earlier = email.utils.format_datetime(
+        email.utils.parsedate_to_datetime(last) - dt.timedelta(seconds=1), usegmt=True
+    )
+    assert server.get(path, if_modified_since=earlier)[0] == 200
+    assert server.get(path, if_modified_since="inte ett datum")[0] == 200
+    # If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2)
+    assert server.get(path, if_none_match='"x"', if_modified_since=last)[0] == 200
+
+
+def test_head_sends_the_headers_without_a_body(server: Running, world: World) -> None:
+    path = world.feed("kommun").path
+    _, get_headers, body = server.get(path)
+    status, headers, head_body = server.request("HEAD", path)
+    assert status == 200
+    assert head_body == b""
+    assert headers["content-length"] == str(len(body))
+    assert headers["etag"] == get_headers["etag"]
+    assert headers["content-type"] == "text/calendar; charset=utf-8"
+    assert server.request("HEAD", path, {"If-None-Match": headers["etag"]})[0] == 304
+
+
+def test_gzip_only_when_asked(server: Running, world: World) -> None:
+    path = world.feed("promise").path
+    _, plain_headers, plain = server.get(path)
+    status, headers, body = server.get(path, accept_encoding="gzip, deflate")
+    assert status == 200
+    assert headers["content-encoding"] == "gzip"
+    assert gzip.decompress(body) == plain
+    assert headers["etag"] != plain_headers["etag"]
+    assert int(headers["content-length"]) == len(body)
+    assert server.get(path, accept_encoding="gzip", if_none_match=headers["etag"])[0] == 304
+    for refused in ("gzip;q=0", "identity", "br", ""):
+        _, headers, body = server.get(path, accept_encoding=refused)
+        assert "content-encoding" not in headers, refused
+        assert body == plain
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+BAD_PATHS = [
+    "/feeds/" + "A" * 43 + ".ics",  # well-formed, unknown
+    "/feeds/short.ics",
+    "/feeds/" + "A" * 43,
+    "/feeds/" + "A" * 43 + ".ics/",
+    "/feeds/" + "A" * 43 + ".ICS",
+    "/feeds/" + "A" * 200 + ".ics",
+    "/feeds/../secret_key",
+    "/feeds/..%2Fsecret_key.ics",
+    "/feeds/%2e%2e/%2e%2e/etc/passwd.ics",
+    "/feeds/" + "A" * 40 + "%00.ics",
+    "/feeds/",
+    "/feeds/%C3%A5%C3%A4%C3%B6" + "A" * 40 + ".ics",
+]
+
+
+def test_unknown_or_malformed_token_is_a_plain_404(server: Running) -> None:
+    for path in BAD_PATHS:
+        status, headers, body = server.get(path)
+        assert status == 404, path
+        assert "www-authenticate" not in headers
+        assert headers["content-type"] == "text/plain; charset=utf-8"
+        assert "Kalendern finns inte" in body.decode()
+
+
+def test_a_token_followed_by_traversal_is_404(server: Running, world: World) -> None:
+    token = world.feed("promise").token
+    for path in (f"/feeds/{token}.ics/../../secret_key", f"/feeds/{token}/../x.ics", f"/feeds/x/../{token}.ics"):
+        assert server.get(path)[0] == 404, path
+
+
+def test_query_strings(server: Running, world: World) -> None:
+    path = world.feed("promise").path
+    assert server.get(path + "?utm=1&x=%00")[0] == 200  # ignored
+    status, headers, body = server.get(path + "?" + "a=" + "x" * 5000)
+    assert status == 400
+    assert "frågesträngen" in body.decode()
+    assert "www-authenticate" not in headers
+
+
+def test_other_methods_are_405(server: Running, world: World) -> None:
+    status, headers, _ = server.request("POST", world.feed("promise").path)
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+
+
+# -- freshness across changes and instances ------------------------------------------------------------
+def test_a_change_gives_200_with_a_new_etag_on_every_instance(server: Running, world: World) -> None:
+    other_engine = make_engine(world.engine.url)
+    other = create_app(world.settings, engine=other_engine, now=lambda: NOW,  # type: ignore[arg-type]
+                       base_url="https://lofte.example.se")  # fmt: skip
+    path = world.feed("promise").path
+    with contextlib.ExitStack() as stack:
+        stack.callback(other_engine.dispose)
+        second = stack.enter_context(serve(other))
+        _, first_headers, _ = server.get(path)
+        etag = first_headers["etag"]
+        assert second.get(path)[1]["etag"] == etag
+        with session_scope(world.engine) as session:
+            occurrence = session.exec(
+                select(Occurrence)
+                .where(Occurrence.status == OccurrenceStatus.PLANNED, col(Occurrence.day) >= NOW.date())
+                .order_by(col(Occurrence.day))
+            ).first()
+            assert occurrence is not None
+            activity = session.get(Activity, occurrence.activity_id)
+            assert activity is not None
+            record_completion(session, activity=activity, done_on=occurrence.day, recorded_by="test",
+                              now=NOW, occurrence=occurrence)  # fmt: skip
+            uid = occurrence.uid
+        for running in (server, second):
+            status, headers, body = running.get(path, if_none_match=etag)
+            assert status == 200
+            assert headers["etag"] != etag
+            event = next(e for e in icalendar.Calendar.from_ical(body).walk("VEVENT") if str(e["UID"]) == uid)
+            assert int(event["SEQUENCE"]) >= 1
+
+
+def test_rotation_kills_the_old_url(server: Running, world: World) -> None:
+    feed = world.feed("promise")
+    assert server.get(feed.path)[0] == 200  # now cached in the server
+    with session_scope(world.engine) as session:
+        new = rotate(session, feed.info.id, now=NOW)
+    time.sleep(0.35)  # the server's token_ttl is 0.3 s (a rotation by another process)
+    assert server.get(feed.path)[0] == 404
+    assert server.get(f"/feeds/{new}.ics")[0] == 200
+
+
+def test_deleted_promise_gives_404(server: Running, world: World) -> None:
+    feed = world.feed("kommun")
+    assert server.get(feed.path)[0] == 200
+    with session_scope(world.engine) as session:
+        session.exec(sa.delete(sa.table("promise")))  # type: ignore[call-overload]
+    assert server.get(feed.path)[0] == 404
+
+
+def test_locked_sqlite_gives_503_with_retry_after(server: Running, world: World) -> None:
+    if world.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's file lock; PostgreSQL readers are never blocked by writers")
+    path = world.feed("promise").path
+    # In WAL mode readers are blocked only by an exclusive lock (a writer in
+    # locking_mode EXCLUSIVE, as during some maintenance), and only while no pooled
+    # connection is open: close them, then take the lock.
+    world.engine.dispose()
+    server.app.feeds.engine.dispose()
+    locker = sqlite3.connect(world.engine.url.database, isolation_level=None)  # type: ignore[arg-type]
+    try:
+        locker.execute("PRAGMA locking_mode=EXCLUSIVE")
+        locker.execute("BEGIN EXCLUSIVE")
+        locker.execute("UPDATE promise SET notes = 'låst' WHERE 1 = 0")
+        started = time.monotonic()
+        status, headers, body = server.get(path)
+        assert time.monotonic() - started < 2  # the feed path gives up quickly (LOCKED_TIMEOUT_MS)
+        assert status == 503
+        assert headers["retry-after"] == "5"
+        assert "databasen är upptagen" in body.decode()
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert server.get(path)[0] == 200
+
+
+# -- pages ------------------------------------------------------------------------------------------------
+def test_pages_render_swedish(server: Running, world: World) -> None:
+    status, headers, body = server.get("/")
+    text = body.decode()
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    assert '<html lang="sv">' in text
+    assert 'href="/loften/astorp-2019"' in text
+    assert "Medborgarlöfte Åstorp 2019" in text
+
+    text = server.get("/loften/astorp-2019")[2].decode()
+    assert "Tolkning:" in text
+    key = text.split('href="/loften/astorp-2019/aktiviteter/', 1)[1].split('"', 1)[0]
+    status, _, body = server.get(f"/loften/astorp-2019/aktiviteter/{key}")
+    assert status == 200
+    assert "Så förstår Löfte meningen" in body.decode()
+    assert "Kommande tillfällen" in body.decode()
+
+    status, _, body = server.get("/kalendrar")
+    text = body.decode()
+    assert status == 200
+    for words in ("Prenumerera från webben", "Google Kalender", "Apple Kalender", "Klassiska Outlook", "Nya Outlook"):
+        assert words in text
+    feed = world.feed("promise")
+    assert f"https://lofte.example.se/feeds/{feed.token}.ics" in text
+    assert f"webcal://lofte.example.se/feeds/{feed.token}.ics" in text
+    assert "Skapa ny adress" not in text  # rotating from the page is for the demo only (no login yet)
+
+    status, _, body = server.get("/loften/finns-inte")
+    assert status == 404
+    assert "Sidan finns inte" in body.decode()
+    assert server.get("/healthz")[:3:2] == (200, b"ok\n")
+    assert server.get("/static/lofte.css")[0] == 200
+
+
+def test_upcoming_occurrences_follow_the_clock(server: Running, world: World) -> None:
+    with Session(world.engine) as session:
+        occurrence = session.exec(
+            select(Occurrence).where(col(Occurrence.day) >= NOW.date()).order_by(col(Occurrence.day))
+        ).first()
+        assert occurrence is not None
+        activity = session.get(Activity, occurrence.activity_id)
+        assert activity is not None
+    text = server.get(f"/loften/astorp-2019/aktiviteter/{activity.key}")[2].decode()
+    assert "Från och med 1 mars 2019" in text
+    assert str(occurrence.day.day) in text
+
+
+def test_rotating_from_the_demo_page(world: World) -> None:
+    app = create_app(world.settings, engine=world.engine, now=lambda: NOW, base_url="http://127.0.0.1:1",  # type: ignore[arg-type]
+                     issued=world.feeds.values(), allow_rotate=True, demo=True)  # fmt: skip
+    feed = world.feed("promise")
+    with serve(app) as running:
+        assert running.get(feed.path)[0] == 200
+        page = running.get("/kalendrar")[2].decode()
+        assert "Demoläge" in page
+        assert "Skapa ny adress" in page
+        status, _, body = running.request("POST", f"/kalendrar/{feed.info.id}/ny-adress")
+        assert status == 200
+        assert "En ny adress är skapad" in body.decode()
+        assert running.get(feed.path)[0] == 404  # at once: the page rotated through this process
+        new = body.decode().split(f'id="kalender-{feed.info.id}"', 1)[1].split("/feeds/", 1)[1].split(".ics", 1)[0]
+        assert running.get(f"/feeds/{new}.ics")[0] == 200
+        assert running.request("POST", "/kalendrar/999999/ny-adress")[0] == 404
