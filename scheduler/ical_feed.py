@@ -20,10 +20,10 @@ sorted by day, start and UID:
 * ``UID`` = ``occurrence.uid``, ``SEQUENCE`` = ``occurrence.sequence``, ``LAST-MODIFIED``
   and ``DTSTAMP`` = ``occurrence.last_modified`` (never "now": the body is byte-identical
   until something changes);
-* timed: ``DTSTART;TZID=Europe/Stockholm`` and ``DTEND`` in local time. A local time in
-  the second pass of the October hour (``fold=1``) cannot be written with a TZID (RFC
-  5545 §3.3.5 reads an ambiguous local time as the first pass), so such an instant is
-  written in UTC (``...Z``) instead; every instant is exact;
+* timed: ``DTSTART;TZID=Europe/Stockholm`` and ``DTEND`` in local time, except in the
+  October hour that happens twice (02:00–03:00): RFC 5545 §3.3.5 reads such a local time
+  as the first pass, but ical.js (Thunderbird, Nextcloud) reads it as the second, so an
+  instant there is written in UTC (``...Z``), which every client reads alike;
 * all-day: ``DTSTART;VALUE=DATE`` with an exclusive ``DTEND`` the next day, and
   ``TRANSP:TRANSPARENT`` (no time is planned, so the day is not blocked);
 * a period-end deadline (``is_deadline``): all-day, transparent, "Sista dag: ...";
@@ -242,9 +242,15 @@ def _kommun_variants(kommun: str) -> list[str]:
 
 
 def _local_or_utc(value: dt.datetime) -> dt.datetime:
-    """Local Stockholm time for a TZID, or UTC where a local time would be ambiguous."""
+    """Local Stockholm time for a TZID, or UTC where the local time is ambiguous.
+
+    >>> _local_or_utc(dt.datetime(2025, 10, 26, 0, 30, tzinfo=dt.UTC)).isoformat()  # 02:30 CEST, then CET
+    '2025-10-26T00:30:00+00:00'
+    >>> _local_or_utc(dt.datetime(2025, 10, 26, 2, 30, tzinfo=dt.UTC)).isoformat()
+    '2025-10-26T03:30:00+01:00'
+    """
     local = value.astimezone(_ZONE)
-    if local.fold and local.replace(fold=0).astimezone(dt.UTC) != value:
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         return value.astimezone(dt.UTC)
     return local
 
