@@ -108,6 +108,7 @@ class SmtpNotifier(BaseNotifier):
         self.config = config
         self._conn: smtplib.SMTP | None = None
         self._depth = 0
+        self._context: ssl.SSLContext | None = None
         #: connections opened so far (a batch of any size should need one)
         self.connections_opened = 0
 
@@ -140,7 +141,7 @@ class SmtpNotifier(BaseNotifier):
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
-        context = cfg.ssl_context or ssl.create_default_context()
+        context = self._ssl_context() if cfg.security is not Security.NONE else None
         with self._translating(stage="connect"):
             conn: smtplib.SMTP
             if cfg.security is Security.TLS:
@@ -173,6 +174,12 @@ class SmtpNotifier(BaseNotifier):
                 raise
         self.connections_opened += 1
         return conn
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        # Loading the system trust store takes tens of milliseconds: once per notifier.
+        if self._context is None:
+            self._context = self.config.ssl_context or ssl.create_default_context()
+        return self._context
 
     @contextmanager
     def _translating(self, *, stage: str) -> Iterator[None]:
@@ -274,13 +281,14 @@ class SmtpNotifier(BaseNotifier):
         if len(refused) == len(recipients):
             _rset(conn)
             raise _refusal(where, refused)
+        reply: bytes | str
         try:
-            code, text = conn.data(payload)
+            code, reply = conn.data(payload)
         except smtplib.SMTPDataError as exc:  # DATA itself refused, before the content
-            code, text = exc.smtp_code, exc.smtp_error
+            code, reply = exc.smtp_code, exc.smtp_error
         if code != 250:
             _rset(conn)
-            raise _failure(code, f"{where} tog inte emot meddelandet: {_reply(code, text)}.")
+            raise _failure(code, f"{where} tog inte emot meddelandet: {_reply(code, reply)}.")
         if refused:  # delivered to the others; report the refused ones
             raise _refusal(where, refused, partial=True)
 

@@ -222,6 +222,7 @@ def parse_address(value: str | Address, *, what: str, name: str | None = None) -
 
 
 # -- rendering -------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)  # Babel parses the pattern on every call; digests repeat dates
 def _date_sv(day: dt.date, pattern: str = "d MMMM yyyy") -> str:
     return str(format_date(day, pattern, locale="sv_SE"))
 
