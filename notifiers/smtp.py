@@ -351,6 +351,11 @@ def _addresses(message: EmailMessage, name: str) -> list[str]:
         for address in getattr(header, "addresses", ()):
             if not isinstance(address, Address) or not address.addr_spec or "@" not in address.addr_spec:
                 raise PermanentFailure(f"Meddelandet har en ogiltig adress i {name}: {str(header)!r}.")
+            if not address.addr_spec.isascii():  # would need SMTPUTF8, which Löfte does not use
+                raise PermanentFailure(
+                    f"Adressen {address.addr_spec} i {name} har tecken utanför ASCII; skriv domänen i "
+                    "IDNA-form (xn--...) och en adress utan å, ä och ö före @."
+                )
             addresses.append(address.addr_spec)
     return addresses
 

@@ -114,6 +114,15 @@ def test_message_without_recipient_is_refused_before_connecting(smtp_server: Ser
     assert server.recorder.connections == 0
 
 
+@pytest.mark.parametrize("to", ["räktor@nyhem.example.se", "rektor@nyhém.example.se"])
+def test_non_ascii_address_is_permanent_and_the_batch_goes_on(smtp_server: ServerFactory, to: str) -> None:
+    server = smtp_server()
+    outcomes = plain(server).send_many([message(to, n=1), message(n=2)])
+    assert isinstance(outcomes[0].error, PermanentFailure)
+    assert "utanför ASCII" in str(outcomes[0].error)
+    assert outcomes[1].delivered
+
+
 # -- TLS and login --------------------------------------------------------------------------------
 def test_starttls_with_login(
     smtp_server: ServerFactory, server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
