@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -19,6 +18,7 @@ from sqlmodel import Session, select
 
 from scheduler.db import (
     Activity,
+    Completion,
     Entity,
     FeedScope,
     FeedToken,
@@ -30,7 +30,7 @@ from scheduler.db import (
 )
 from scheduler.ical_feed import FeedRenderer, FeedTarget, FeedVersion, add_months
 from scheduler.loader import load_file
-from scheduler.store import hash_feed_token, new_feed_token, record_completion, undo_completion, upsert_occurrences
+from scheduler.store import hash_feed_token, new_feed_token, record_completion, undo_completion
 from tests.conftest import EXAMPLES
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -221,4 +221,108 @@ def test_version_is_a_feed_version(engine: Engine, astorp: Promise) -> None:
     assert isinstance(version, FeedVersion)
 
 
-_ = (Path, STHLM, undo_completion, upsert_occurrences, ids)
+# -- version() changes exactly when the body does ----------------------------------------------------
+def _first(s: Session, activity_key: str) -> tuple[Activity, Occurrence]:
+    activity = s.exec(select(Activity).where(Activity.key == activity_key)).one()
+    occ = s.exec(select(Occurrence).where(Occurrence.activity_id == activity.id).order_by(Occurrence.day)).first()
+    assert occ is not None
+    return activity, occ
+
+
+def _complete(s: Session, at: dt.datetime) -> None:
+    activity, occ = _first(s, "informationskvallar")
+    entity = s.get(Entity, occ.entity_id)
+    record_completion(s, activity=activity, entity=entity, occurrence=occ, done_on=occ.day, recorded_by="t", now=at)
+
+
+def _undo(s: Session, at: dt.datetime) -> None:
+    completion = s.exec(select(Completion).where(Completion.undone_at.is_(None))).first()  # type: ignore[union-attr]
+    assert completion is not None
+    undo_completion(s, completion, by="t", now=at)
+
+
+def _move(s: Session, at: dt.datetime) -> None:
+    _, occ = _first(s, "informationskvallar")
+    assert occ.starts_at is not None
+    assert occ.ends_at is not None
+    occ.starts_at, occ.ends_at = occ.starts_at + dt.timedelta(hours=1), occ.ends_at + dt.timedelta(hours=1)
+    occ.status, occ.manual, occ.sequence, occ.last_modified = OccurrenceStatus.MOVED, True, occ.sequence + 1, at
+
+
+def _email(s: Session, at: dt.datetime) -> None:
+    unit = s.exec(select(Unit).where(Unit.key == "kommunen")).one()
+    unit.email = "ny.adress@example.se"  # not shown in a feed
+
+
+def _rename_entity(s: Session, at: dt.datetime) -> None:
+    s.exec(select(Entity).where(Entity.key == "ekskolan")).one().name = "Ekskolan (ny)"
+
+
+def _retire_activity(s: Session, at: dt.datetime) -> None:
+    activity, _ = _first(s, "informationskvallar")
+    activity.retired_at = at
+
+
+def _cancel(s: Session, at: dt.datetime) -> None:
+    activity = s.exec(select(Activity).where(Activity.key == "forelasningar")).one()
+    occ = s.exec(select(Occurrence).where(Occurrence.activity_id == activity.id)).first()
+    assert occ is not None
+    occ.status, occ.sequence, occ.last_modified = OccurrenceStatus.CANCELLED, occ.sequence + 1, at
+
+
+EDITS = [  # (name, edit, does the body change?)
+    ("nothing", lambda s, at: None, False),
+    ("complete", _complete, True),
+    ("undo", _undo, True),
+    ("move", _move, True),
+    ("unit-email", _email, False),
+    ("rename-entity", _rename_entity, True),
+    ("cancel", _cancel, True),
+    ("retire-activity", _retire_activity, True),
+]
+
+
+def test_version_changes_exactly_when_the_body_does(engine: Engine, astorp: Promise) -> None:
+    renderer = FeedRenderer(engine, base_url=BASE)
+    target = FeedTarget(FeedScope.PROMISE, promise_id=astorp.id)
+    before = renderer.render(target, now=NOW)
+    assert before is not None
+    for n, (name, edit, changes) in enumerate(EDITS):
+        at = NOW + dt.timedelta(days=n + 1)
+        with session_scope(engine) as s:
+            edit(s, at)
+        version = renderer.version(target, now=NOW)
+        fresh = FeedRenderer(engine, base_url=BASE).render(target, now=NOW)  # no cache: the truth
+        after = renderer.render(target, now=NOW)
+        assert fresh is not None
+        assert after is not None
+        assert after.body == fresh.body, name  # the caches never serve a stale body
+        assert (after.body != before.body) is changes, name
+        assert version == after.version, name
+        assert (after.version.etag != before.version.etag) is changes, name
+        assert after.version.last_modified >= before.version.last_modified, name
+        old, new = by_uid(before.body), by_uid(after.body)
+        assert all(int(new[u]["SEQUENCE"]) >= int(old[u]["SEQUENCE"]) for u in old.keys() & new.keys()), name
+        before = after
+
+
+def test_the_window_rolls(engine: Engine, astorp: Promise) -> None:
+    renderer = FeedRenderer(engine, base_url=BASE)
+    target = FeedTarget(FeedScope.PROMISE, promise_id=astorp.id)
+    with Session(engine) as s:
+        days = sorted(o.day for o in s.exec(select(Occurrence)))
+    first = days[0]
+    # the day before the first occurrence leaves the window, and the day it does
+    keep = dt.datetime.combine(first + dt.timedelta(days=90), dt.time(12), tzinfo=STHLM)
+    drop = keep + dt.timedelta(days=1)
+    a, b = renderer.render(target, now=keep), renderer.render(target, now=keep - dt.timedelta(days=20))
+    c = renderer.render(target, now=drop)
+    assert a is not None
+    assert b is not None
+    assert c is not None
+    assert a.body == b.body  # the window moved over nothing
+    assert a.version == b.version
+    assert len(by_uid(c.body)) < len(by_uid(a.body))
+    assert c.version.etag != a.version.etag
+    assert c.version.last_modified >= dt.datetime.combine(drop.date(), dt.time(0), tzinfo=STHLM)
+    assert renderer.window(drop)[0] == first + dt.timedelta(days=1)
