@@ -240,7 +240,8 @@ def _pdf_text(data: bytes, filename: str) -> str:
             "PDF-filen innehåller ingen text, bara bilder (en inskannad sida?): "
             "använd originaldokumentet, eller kör textigenkänning (OCR) först",
         )
-    return "\n\n".join(reflow_lines(normalise(page)) for page in pages)
+    # Pages joined without a blank line, so that a sentence running onto the next page is joined again.
+    return reflow_lines("\n".join(normalise(page).strip("\n") for page in pages))
 
 
 def _page_text(page: Any) -> str:

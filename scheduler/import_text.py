@@ -101,7 +101,7 @@ def blocks(text: str) -> list[Block]:
             current = Block("item")
             current.add_line(text, body_start + bullet.end(), body_end)
             out.append(current)
-        elif current is not None and current.kind == "item" and not line.rstrip("*_ ").endswith(":"):
+        elif current is not None and current.kind == "item" and not _looks_heading(line):
             current.add_line(text, body_start, body_end)  # the line under a list item belongs to it
         elif _looks_heading(line):
             block = Block("heading")
