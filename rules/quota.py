@@ -444,8 +444,10 @@ def _evaluate(
     remaining = max(0, required - count)
     last_feasible = days.nth_back(end, remaining, floor=max(start, today)) if remaining else None
     running = start <= today <= end
-    done_ordinals = set(done.ordinals)
-    planned_left = tuple(sorted(d for d in planned if today <= d <= end and d.toordinal() not in done_ordinals))
+    ahead = [d for d in planned if today <= d <= end] if today <= end else []
+    if ahead and done.count(today, end):  # rare: work recorded for today, on a planned day
+        ahead = [d for d in ahead if not done.count(d, d)]
+    planned_left = tuple(sorted(ahead))
     lov = _lov_weekdays(school, today, end) if running and school is not None else 0
 
     reasons: list[str] = []
@@ -518,9 +520,8 @@ def _running_state(
             reasons.append(f"{_times(remaining)} återstår på {_days(left)}")
             return QuotaState.AT_RISK
     if available and required:
-        gone_share = Fraction(gone, available)
-        done_share = Fraction(count, required)
-        if done_share < gone_share - Fraction(thresholds.pace_slack).limit_denominator(1000):
+        gone_share = gone / available
+        if count / required < gone_share - thresholds.pace_slack:
             reasons.append(
                 f"{round(100 * gone_share)} % av periodens möjliga dagar har gått, {count} av {required} är gjorda"
             )

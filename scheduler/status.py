@@ -54,12 +54,15 @@ __all__ = [
     "MISSED_LOOKBACK_DAYS",
     "PLAN_CACHE_SIZE",
     "QuotaItem",
+    "StatusInputs",
     "StatusLookupError",
     "StatusReport",
     "UntrackedItem",
     "clear_plan_cache",
+    "evaluate_inputs",
     "evaluate_promises",
     "plan_inputs_from_rows",
+    "read_inputs",
 ]
 
 #: ``StatusReport.relevant()`` keeps missed periods that ended at most this many days ago.
@@ -93,7 +96,11 @@ class QuotaItem:
     unit: str
     unit_name: str
     status: QuotaStatus
-    summary: str
+
+    @property
+    def summary(self) -> str:
+        """The Swedish one-line summary (``rules.quota.summary_sv``), made when asked for."""
+        return summary_sv(self.status, title=self.activity_title, entity_name=self.entity_name)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -333,6 +340,26 @@ def evaluate_promises(
 def _evaluate(
     session: Session, *, today: dt.date, promise: str | None, unit: str | None, thresholds: QuotaThresholds
 ) -> StatusReport:
+    return evaluate_inputs(read_inputs(session, today=today, promise=promise, unit=unit), thresholds=thresholds)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusInputs:
+    """The rows one evaluation reads (``read_inputs``), grouped per promise id."""
+
+    today: dt.date
+    promises: list[Promise]
+    units: dict[int | None, Unit]
+    activities_of: dict[int, list[Activity]]
+    entities_of: dict[int, list[Entity]]
+    done: dict[int, dict[tuple[str, str], list[dt.date]]]
+    planned: dict[int, dict[tuple[str, str, str], list[dt.date]]]
+
+
+def read_inputs(
+    session: Session, *, today: dt.date, promise: str | None = None, unit: str | None = None
+) -> StatusInputs:
+    """Step 1 of the module docstring: read what ``evaluate_inputs`` needs (no writes)."""
     query = select(Promise).order_by(col(Promise.slug))
     if promise is not None:
         query = query.where(Promise.slug == promise)
@@ -409,11 +436,20 @@ def _evaluate(
     entities_of: dict[int, list[Entity]] = defaultdict(list)
     for entity in entities:
         entities_of[entity.promise_id].append(entity)
+    return StatusInputs(
+        today=today, promises=promises, units=units, activities_of=activities_of, entities_of=entities_of,
+        done=done, planned=planned,
+    )  # fmt: skip
 
+
+def evaluate_inputs(inputs: StatusInputs, *, thresholds: QuotaThresholds = DEFAULT_THRESHOLDS) -> StatusReport:
+    """Steps 2–3 of the module docstring: plan (cached) and evaluate rows already read."""
+    today, units, done, planned = inputs.today, inputs.units, inputs.done, inputs.planned
+    activities_of, entities_of = inputs.activities_of, inputs.entities_of
     items: list[QuotaItem] = []
     untracked: list[UntrackedItem] = []
     notes: list[str] = []
-    for row in promises:
+    for row in inputs.promises:
         assert row.id is not None  # noqa: S101 - rows read from the database have ids
         mine = activities_of.get(row.id, [])
         if not mine:
@@ -432,21 +468,21 @@ def _evaluate(
         )
         by_key = {a.key: a for a in mine}
         names = {e.key: e.name for e in entities_of.get(row.id, [])}
+        slug, title, kommun = row.slug, row.title, row.kommun
+        # ORM attribute reads cost; read each activity's names once
+        shown = {a.key: (a.title, units[a.unit_id].key, units[a.unit_id].name) for a in mine}
         for status in report.statuses:
-            activity = by_key[status.activity]
-            responsible = units[activity.unit_id]
-            entity_name = names.get(status.entity) if status.entity else None
+            activity_title, unit_key, unit_name = shown[status.activity]
             items.append(
                 QuotaItem(
-                    promise=row.slug,
-                    promise_title=row.title,
-                    kommun=row.kommun,
-                    activity_title=activity.title,
-                    entity_name=entity_name,
-                    unit=responsible.key,
-                    unit_name=responsible.name,
+                    promise=slug,
+                    promise_title=title,
+                    kommun=kommun,
+                    activity_title=activity_title,
+                    entity_name=names.get(status.entity) if status.entity else None,
+                    unit=unit_key,
+                    unit_name=unit_name,
                     status=status,
-                    summary=summary_sv(status, title=activity.title, entity_name=entity_name),
                 )
             )
         for skipped in report.untracked:
