@@ -546,7 +546,7 @@ def _split_item(block: Block, section: str | None, context: tuple[str, tuple[str
         rule = _parsed(sentence, dt.date(2000, 1, 1))
         own_timing = rule.quota is not None or rule.deadline is not None
         starts_with_actor = unit is not None and fold(sentence).split()[0] not in ("aktiviteten", "den", "det")
-        if starts_with_actor and (unit != (current_unit or whole_unit(whole, context)) or own_timing):
+        if starts_with_actor and (unit != (current_unit or _whole_unit(whole, context)) or own_timing):
             out.append(current)
             current = _Piece(block=block, start=start, end=end, section=section, context=context)
             current_unit = unit
@@ -562,7 +562,7 @@ def _split_item(block: Block, section: str | None, context: tuple[str, tuple[str
     return out
 
 
-def whole_unit(piece: _Piece, context: tuple[str, tuple[str, ...]] | None) -> str | None:
+def _whole_unit(piece: _Piece, context: tuple[str, tuple[str, ...]] | None) -> str | None:
     if piece.marker:
         return piece.marker[0]
     return context[0] if context else None
