@@ -17,7 +17,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from notifiers.base import BaseNotifier, Notifier, NotifierError, Outcome, PermanentFailure, TemporaryFailure
+from notifiers.base import (
+    BaseNotifier,
+    Notifier,
+    NotifierError,
+    Outcome,
+    PermanentFailure,
+    TemporaryFailure,
+    wire_bytes,
+)
 from notifiers.outbox import OutboxNotifier
 from notifiers.smtp import Security, SmtpConfig, SmtpNotifier
 
@@ -36,6 +44,7 @@ __all__ = [
     "SmtpNotifier",
     "TemporaryFailure",
     "notifier_from_settings",
+    "wire_bytes",
 ]
 
 

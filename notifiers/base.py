@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import SMTP
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
@@ -45,6 +46,7 @@ __all__ = [
     "Outcome",
     "PermanentFailure",
     "TemporaryFailure",
+    "wire_bytes",
 ]
 
 
@@ -140,3 +142,15 @@ class BaseNotifier:
                 else:
                     outcomes.append(Outcome(message_id))
         return outcomes
+
+
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as sent over SMTP: CRLF line ends, non-ASCII headers as RFC 2047 words.
+
+    Raises ``PermanentFailure`` when the message cannot be written (a header the
+    standard library cannot encode, say).
+    """
+    try:
+        return message.as_bytes(policy=SMTP)
+    except (UnicodeError, ValueError, TypeError) as exc:
+        raise PermanentFailure(f"Meddelandet kan inte skrivas ut som e-post: {exc}.") from exc

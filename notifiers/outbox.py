@@ -29,10 +29,9 @@ import re
 import threading
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 
-from notifiers.base import BaseNotifier, PermanentFailure, TemporaryFailure
+from notifiers.base import BaseNotifier, TemporaryFailure, wire_bytes
 
 __all__ = ["OutboxNotifier"]
 
@@ -63,10 +62,7 @@ class OutboxNotifier(BaseNotifier):
 
     def send(self, message: EmailMessage) -> None:
         """Write ``message`` atomically; return once the file is in place and flushed."""
-        try:
-            data = message.as_bytes(policy=SMTP)
-        except (UnicodeError, ValueError) as exc:
-            raise PermanentFailure(f"Meddelandet kan inte skrivas ut som e-post: {exc}.") from exc
+        data = wire_bytes(message)
         with self._lock:
             name = self.filename(message, seq=next(self._seq), when=self._clock())
         target = self.directory / name

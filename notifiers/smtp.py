@@ -40,12 +40,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
 from enum import StrEnum
 from types import TracebackType
 from typing import Self
 
-from notifiers.base import BaseNotifier, NotifierError, PermanentFailure, TemporaryFailure
+from notifiers.base import BaseNotifier, NotifierError, PermanentFailure, TemporaryFailure, wire_bytes
 
 __all__ = ["DEFAULT_PORTS", "Security", "SmtpConfig", "SmtpNotifier"]
 
@@ -374,7 +373,4 @@ def _flatten(message: EmailMessage) -> bytes:
     if "Bcc" in message:
         message = copy.copy(message)
         del message["Bcc"]
-    try:
-        return message.as_bytes(policy=SMTP)
-    except (UnicodeError, ValueError) as exc:
-        raise PermanentFailure(f"Meddelandet kan inte skrivas ut för SMTP: {exc}.") from exc
+    return wire_bytes(message)
