@@ -100,7 +100,8 @@ class SmtpConfig:
 class SmtpNotifier(BaseNotifier):
     """Deliver messages to an SMTP server. Inside ``with notifier:`` one connection is reused.
 
-    ``send`` outside a ``with`` block opens a connection, sends and closes it.
+    ``send`` outside a ``with`` block opens a connection, sends and closes it. Not
+    thread-safe (an SMTP connection is a conversation): use one notifier per thread.
     """
 
     def __init__(self, config: SmtpConfig) -> None:

@@ -13,6 +13,7 @@ from email.policy import default
 import pytest
 
 from notifiers import (
+    Notifier,
     NotifierError,
     OutboxNotifier,
     PermanentFailure,
@@ -284,6 +285,7 @@ def test_smtp_config_validation(options: dict[str, object], problem: str) -> Non
 def test_notifier_from_settings(tmp_path: object) -> None:
     outbox = notifier_from_settings(load_settings(environ={"LOFTE_DATA_DIR": str(tmp_path)}))
     assert isinstance(outbox, OutboxNotifier)
+    assert isinstance(outbox, Notifier)
     assert str(outbox.directory) == f"{tmp_path}/outbox"
     smtp = notifier_from_settings(
         load_settings(
@@ -298,6 +300,7 @@ def test_notifier_from_settings(tmp_path: object) -> None:
         )
     )
     assert isinstance(smtp, SmtpNotifier)
+    assert isinstance(smtp, Notifier)
     assert smtp.config == SmtpConfig(
         host="smtp.kommun.se",
         port=465,
