@@ -438,6 +438,23 @@ def _evaluate(
     start, end = span.start, span.end
     count = done.count(start, min(end, today))
     available = days.count(start, end)
+    if today > end or today < start:  # fast path: most periods are over or still to come
+        over = today > end
+        state = QuotaState.UPCOMING
+        if over:
+            state = QuotaState.FULFILLED if count >= required else QuotaState.MISSED
+        reasons_: tuple[str, ...] = ()
+        if state is QuotaState.MISSED:
+            reasons_ = (f"perioden slutade {date_sv(end)} med {count} av {required}",)
+        elif state is QuotaState.FULFILLED and required == 0:
+            reasons_ = ("inget krävs i perioden (inga möjliga dagar)" if available == 0 else "inget krävs",)
+        return QuotaStatus(
+            activity=activity, entity=entity, span=span, today=today, state=state, required=required,
+            done=count, available=available, gone=available if over else 0, left=0 if over else available,
+            last_feasible_day=None if over or required == 0 else days.nth_back(end, required, floor=start),
+            planned_left=() if over else tuple(sorted(d for d in planned if start <= d <= end)),
+            share=share, average=average, school_bound=school is not None, reasons=reasons_, problem=problem,
+        )  # fmt: skip
     yesterday = today - dt.timedelta(days=1)
     gone = days.count(start, min(end, yesterday)) if today > start else 0
     left = available - gone
