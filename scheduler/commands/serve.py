@@ -63,11 +63,6 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - the server is only needed by this command
-
-    from scheduler.db import make_engine, upgrade  # noqa: PLC0415
-    from scheduler.web import create_app  # noqa: PLC0415
-
     if args.today is not None and not args.demo:
         raise UserError("--today går bara att använda med --demo")
     if not 0 <= args.port <= 65535:
@@ -77,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(f"felaktig inställning: {exc}") from None
     sock = _bind(args.host, args.port)
+    # Imported after the quick checks, so a busy port is reported at once.
+    import uvicorn  # noqa: PLC0415 - the server is only needed by this command
+
+    from scheduler.db import make_engine, upgrade  # noqa: PLC0415
+    from scheduler.web import create_app  # noqa: PLC0415
+
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else host  # noqa: S104 - only for display

@@ -1,0 +1,227 @@
+"""Feed HTTP throughput: ``lofte serve`` against nginx serving the same bytes, with wrk.
+
+1. Generates the national data set (``bench/national.py``) and loads it into a fresh
+   SQLite file exactly as ``lofte load`` does, then creates every feed.
+2. Picks one kommun feed (the first kommun) and starts ``lofte serve`` on it
+   (uvicorn, one worker, access log off) on a free loopback port.
+3. Fetches the feed and writes the same bytes as a static file for nginx
+   (``/usr/sbin/nginx``, non-daemon, one worker, a temporary config, sendfile on).
+4. Runs wrk against both, in the same run: a full 200 and a 304 (``If-None-Match``
+   with the server's own ETag). Every request to Löfte still runs
+   ``FeedRenderer.version()`` (one SQL statement), because another instance may have
+   changed the feed.
+
+Prints req/s and median latency per case and the ratios Löfte/nginx. Goals (issue 4):
+200 ≥ 1.0× nginx's 200, 304 ≥ 0.3× nginx's 304.
+
+    .venv/bin/python -m bench.bench_feed_http [--kommuner 290] [--seconds 5] [--connections 32] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from bench.national import generate
+from scheduler.db import FeedScope, FeedToken, make_engine, session_scope, upgrade
+from scheduler.feeds import ensure_feeds
+from scheduler.loader import load_file
+
+NGINX = "/usr/sbin/nginx"
+WRK = "/usr/bin/wrk"
+NOW = dt.datetime.now(dt.UTC)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer in {timeout} s")
+
+
+@contextlib.contextmanager
+def _running(cmd: list[str], url: str, **kwargs: object) -> Iterator[None]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+    try:
+        _wait(url, proc)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _nginx_conf(root: Path, port: int) -> str:
+    temp = root / "scratch"
+    return f"""
+worker_processes 1;
+daemon off;
+user root;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    client_body_temp_path {temp};
+    proxy_temp_path {temp};
+    fastcgi_temp_path {temp};
+    uwsgi_temp_path {temp};
+    scgi_temp_path {temp};
+    types {{ text/calendar ics; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root}/www;
+    }}
+}}
+"""
+
+
+def _wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str]) -> dict[str, float]:
+    cmd = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    median = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
+    assert median is not None, out
+    factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[median[2]]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": round(rps),
+        "median_ms": round(float(median[1]) * factor, 3),
+        "non_2xx_3xx": int(bad[1]) if bad else 0,
+        "socket_errors": errors[1] if errors else "",
+    }
+
+
+def _status(url: str, headers: dict[str, str]) -> tuple[int, str, int]:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request) as response:  # noqa: S310
+            return response.status, response.headers.get("ETag", ""), len(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("ETag", ""), 0
+
+
+def run(*, kommuner: int, seconds: int, connections: int) -> dict[str, object]:
+    for tool in (NGINX, WRK):
+        if not Path(tool).exists():
+            raise SystemExit(f"{tool} is missing (apt-get install nginx wrk)")
+    tmp = Path(tempfile.mkdtemp(prefix="lofte-bench-http-"))
+    try:
+        db = tmp / "national.sqlite3"
+        engine = make_engine(sa.URL.create("sqlite+pysqlite", database=str(db)))
+        upgrade(engine)
+        started = time.perf_counter()
+        for path in generate(tmp / "files", kommuner=kommuner):
+            load_file(engine, path, now=NOW)
+        with session_scope(engine) as session:
+            issued = ensure_feeds(session, now=NOW)
+            kommun_ids = set(session.exec(select(FeedToken.id).where(FeedToken.scope == FeedScope.KOMMUN)).all())
+        engine.dispose()
+        load_seconds = time.perf_counter() - started
+        feed = next(f for f in issued if f.info.id in kommun_ids)
+
+        port = _free_port()
+        lofte = str(Path(sys.executable).with_name("lofte"))
+        serve = [lofte, "serve", "--port", str(port), "--url", f"sqlite:///{db}"]
+        feed_url = f"http://127.0.0.1:{port}{feed.path}"
+        env = {**os.environ, "LOFTE_DATA_DIR": str(tmp / "var")}
+        results: dict[str, object] = {"kommuner": kommuner, "load_seconds": round(load_seconds, 1)}
+        with _running(serve, feed_url, env=env, cwd=tmp):
+            with urllib.request.urlopen(feed_url) as response:
+                body = response.read()
+                lofte_etag = response.headers["ETag"]
+            results["feed"] = feed.info.name
+            results["feed_bytes"] = len(body)
+            results["lofte_check"] = {
+                "200": _status(feed_url, {})[0],
+                "304": _status(feed_url, {"If-None-Match": lofte_etag})[0],
+            }
+            results["lofte_200"] = _wrk(feed_url, seconds=seconds, connections=connections, headers={})
+            results["lofte_304"] = _wrk(
+                feed_url, seconds=seconds, connections=connections, headers={"If-None-Match": lofte_etag}
+            )
+        www = tmp / "www"
+        (www).mkdir()
+        (tmp / "scratch").mkdir()
+        (www / "feed.ics").write_bytes(body)
+        nginx_port = _free_port()
+        conf = tmp / "nginx.conf"
+        conf.write_text(_nginx_conf(tmp, nginx_port))
+        nginx_url = f"http://127.0.0.1:{nginx_port}/feed.ics"
+        with _running([NGINX, "-c", str(conf), "-p", str(tmp)], nginx_url):
+            status, nginx_etag, size = _status(nginx_url, {})
+            assert (status, size) == (200, len(body)), (status, size)
+            results["nginx_check"] = {"200": status, "304": _status(nginx_url, {"If-None-Match": nginx_etag})[0]}
+            results["nginx_200"] = _wrk(nginx_url, seconds=seconds, connections=connections, headers={})
+            results["nginx_304"] = _wrk(
+                nginx_url, seconds=seconds, connections=connections, headers={"If-None-Match": nginx_etag}
+            )
+        for case in ("200", "304"):
+            lofte_rps = results[f"lofte_{case}"]["rps"]  # type: ignore[index]
+            nginx_rps = results[f"nginx_{case}"]["rps"]  # type: ignore[index]
+            results[f"ratio_{case}"] = round(lofte_rps / nginx_rps, 2)
+        return results
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kommuner", type=int, default=290)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = run(kommuner=args.kommuner, seconds=args.seconds, connections=args.connections)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+        return
+    print(f"national data set: {results['kommuner']} kommuner loaded in {results['load_seconds']} s")
+    print(f"feed: {results['feed']}, {results['feed_bytes']} bytes; wrk -t1 -c{args.connections} -d{args.seconds}s")
+    print(f"checks: Löfte {results['lofte_check']}, nginx {results['nginx_check']}")
+    print(f"{'case':<14}{'req/s':>10}{'median ms':>12}{'non-2xx/3xx':>13}")
+    for name in ("lofte_200", "nginx_200", "lofte_304", "nginx_304"):
+        row = results[name]
+        print(f"{name:<14}{row['rps']:>10}{row['median_ms']:>12}{row['non_2xx_3xx']:>13}")  # type: ignore[index]
+    print(f"ratio 200 Löfte/nginx: {results['ratio_200']} (goal ≥ 1.0)")
+    print(f"ratio 304 Löfte/nginx: {results['ratio_304']} (goal ≥ 0.3)")
+
+
+if __name__ == "__main__":
+    main()
