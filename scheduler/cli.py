@@ -18,7 +18,7 @@ from scheduler import argparse_sv
 __all__ = ["COMMANDS", "UserError", "main"]
 
 #: Subcommand modules under scheduler.commands, in the order ``lofte --help`` lists them.
-COMMANDS = ["parse", "check", "plan", "db", "load", "user", "feeds", "serve", "import_doc", "done", "status"]
+COMMANDS = ["parse", "check", "plan", "db", "load", "user", "feeds", "serve", "import_doc", "done", "status", "remind"]
 
 
 class UserError(Exception):

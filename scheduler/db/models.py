@@ -61,6 +61,7 @@ __all__ = [
     "Entity",
     "FeedScope",
     "FeedToken",
+    "MailOptOut",
     "Notification",
     "NotificationState",
     "Occurrence",
@@ -489,6 +490,21 @@ class FeedToken(SQLModel, table=True):
     rotated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+
+
+class MailOptOut(SQLModel, table=True):
+    """An address that asked for no more reminder digests (List-Unsubscribe, RFC 8058).
+
+    The policy skips it; the dashboard lists it so a coordinator can follow up by other
+    means. Deleting the row subscribes the address again.
+    """
+
+    __tablename__: ClassVar[str] = "mail_optout"
+
+    id: int | None = Field(default=None, primary_key=True)
+    #: case-folded e-mail address
+    recipient: str = Field(sa_type=sa.String(320), unique=True, nullable=False)
+    created_at: dt.datetime = _created()
 
 
 # -- coordinators who log in ----------------------------------------------------------------------
