@@ -48,7 +48,7 @@ from scheduler.db import make_engine
 from scheduler.db.engine import _on_sqlite_connect
 from scheduler.feeds import FEED_PATH_PREFIX, IssuedFeed
 from scheduler.ical_feed import FeedRenderer
-from scheduler.web import pages
+from scheduler.web import api, dashboard, pages, report, session
 from scheduler.web.feed import LOCKED_TIMEOUT_MS, RETRY_AFTER_SECONDS, FeedEndpoint, Receive, Scope, Send
 
 __all__ = ["TEMPLATES_DIR", "LofteApp", "create_app", "feed_engine"]
@@ -152,6 +152,12 @@ def create_app(
     app.state.demo = demo
     app.state.zone = ZoneInfo("Europe/Stockholm")
     app.mount("/static", StaticFiles(directory=TEMPLATES_DIR / "pages" / "static"), name="static")
+    # Login, sessions and the coordinator's pages first: their "/" sends a logged-in user
+    # to the overview and otherwise shows pages.start.
+    session.install(app, secret_key=settings.secret_key, https=base.startswith("https://"))
+    app.include_router(dashboard.router)
+    app.include_router(report.router)
+    app.mount("/api/v1", api.create_api(app))
     app.include_router(pages.router)
 
     @app.exception_handler(StarletteHTTPException)
