@@ -87,10 +87,11 @@ class _Gated:
     test never changes what the pattern finds, only how fast a miss is.
     """
 
-    __slots__ = ("hints", "rx")
+    __slots__ = ("hints", "rx", "rx_ascii")
 
     def __init__(self, pattern: str, hints: tuple[str, ...]) -> None:
         self.rx = re.compile(pattern)
+        self.rx_ascii = _ascii_twin(self.rx)
         self.hints = hints
 
     def _may(self, s: str) -> bool:
@@ -102,36 +103,61 @@ class _Gated:
         return False
 
     def search(self, s: str) -> re.Match[str] | None:
-        return self.rx.search(s) if self._may(s) else None
+        for hint in self.hints:  # `_may`, inline: this runs some twenty times a sentence
+            if hint in s:
+                break
+        else:
+            if self.hints:
+                return None
+        return (self.rx_ascii if s.isascii() else self.rx).search(s)
 
     def finditer(self, s: str) -> Iterator[re.Match[str]]:
-        return self.rx.finditer(s) if self._may(s) else iter(())
+        return (self.rx_ascii if s.isascii() else self.rx).finditer(s) if self._may(s) else iter(())
 
 
-#: (position, word) of the tokens an `_Anchored` pattern may start at
-_Starts = list[tuple[int, str]]
+#: for each `_Anchored` pattern (by its ``slot``), the positions where it may start, ascending
+_Index = list[list[int]]
+#: every `_Anchored` pattern, in the order of their slots
+_ANCHORED: list[_Anchored] = []
 #: every word some `_Anchored` pattern starts with (each adds its own), and word prefixes
 _ANCHOR_WORDS: set[str] = set()
 _ANCHOR_PREFIXES: list[str] = []
 
 
-def _index(s: str) -> _Starts:
-    """The tokens of `s` that `_Anchored` patterns may start at: their words, words with
-    their prefixes, words that begin with a digit, and "/", where no word character
-    comes before.
+def _index(s: str) -> _Index:
+    """Where in `s` each `_Anchored` pattern may start: at the tokens (where no word character
+    comes before) that are one of its words, begin with one of its prefixes or with a digit,
+    or are "/".
 
     Found by one scan (`_LEAD`, compiled below the patterns) that stops only at a
-    character that is not a word character, and there tries a prefix tree of the words.
+    character that is not a word character, and there tries a prefix tree of the words;
+    each token found is filed under the patterns that may start with it (`_slots`).
     Blanking nearly always replaces whole words (a blanked span starts and ends at a word
     boundary), so the index of the first `s` holds for every later `s`, less the blanked
     words: one scan serves all passes. ``_Work.blank`` indexes again when a span did split
     a word.
     """
-    first = _LEAD_AT_START.match(s)
-    starts = [(m.start() + 1, m.group(1)) for m in _LEAD.finditer(s)]
-    if first:
-        starts.insert(0, (0, first.group(1)))
-    return starts
+    index: _Index = [[] for _ in _ANCHORED]
+    # a space in front lets the scan find a token at the very start too: in " " + s, the
+    # non-word character before a token is at the token's position in `s`
+    for m in (_LEAD_ASCII if s.isascii() else _lead()).finditer(" " + s):
+        pos = m.start()
+        for slot in _slots(m.group(1)):
+            index[slot].append(pos)
+    return index
+
+
+@lru_cache(maxsize=4096)
+def _slots(word: str) -> tuple[int, ...]:
+    """The slots of the `_Anchored` patterns that may start at the token `word`."""
+    return tuple(rx.slot for rx in _ANCHORED if rx.may_start(word))
+
+
+def _ascii_twin(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """`rx` compiled with ``re.ASCII``: in a text of ASCII characters only it finds exactly what
+    `rx` finds (``\\w``, ``\\d``, ``\\s`` and ``\\b`` agree on ASCII characters once control
+    characters are cleaned away), without a Unicode look-up per character."""
+    return re.compile(rx.pattern, (rx.flags & ~re.UNICODE) | re.ASCII)
 
 
 def _trie(words: Iterable[str]) -> str:
@@ -164,32 +190,44 @@ class _Anchored:
     with; then ``finditer`` yields what ``re.finditer`` would, in the same order.
     """
 
-    __slots__ = ("numerals", "prefixes", "rx", "starts")
+    __slots__ = ("numerals", "prefixes", "rx", "rx_ascii", "slot", "starts")
 
     def __init__(
         self, pattern: str, starts: Iterable[str], *, numerals: bool = False, prefixes: tuple[str, ...] = ()
     ) -> None:
         self.rx = re.compile(pattern)
+        self.rx_ascii = _ascii_twin(self.rx)
         self.starts = frozenset(starts)
         self.numerals = numerals
         self.prefixes = prefixes
+        self.slot = len(_ANCHORED)
+        _ANCHORED.append(self)
         _ANCHOR_WORDS.update(self.starts)
         _ANCHOR_PREFIXES.extend(prefixes)
 
-    def finditer(self, s: str, starts: _Starts) -> Iterator[re.Match[str]]:
-        words, numerals, prefixes, match = self.starts, self.numerals, self.prefixes, self.rx.match
+    def may_start(self, word: str) -> bool:
+        return word in self.starts or (self.numerals and word[0].isdecimal()) or word.startswith(self.prefixes)
+
+    def finditer(self, s: str, index: _Index) -> list[re.Match[str]]:
+        """The matches ``re.finditer`` would give, in order (`index` is `_index` of `s`)."""
+        match = (self.rx_ascii if s.isascii() else self.rx).match
+        found = []
         end = 0
-        for pos, word in starts:
-            if pos >= end and (
-                word in words or (numerals and word[0].isdecimal()) or (prefixes and word.startswith(prefixes))
-            ):
+        for pos in index[self.slot]:
+            if pos >= end:
                 m = match(s, pos)
                 if m is not None:
                     end = m.end()
-                    yield m
+                    found.append(m)
+        return found
 
-    def search(self, s: str, starts: _Starts) -> re.Match[str] | None:
-        return next(self.finditer(s, starts), None)
+    def search(self, s: str, index: _Index) -> re.Match[str] | None:
+        match = (self.rx_ascii if s.isascii() else self.rx).match
+        for pos in index[self.slot]:
+            m = match(s, pos)
+            if m is not None:
+                return m
+        return None
 
 
 _FIRST_TOKEN = _c(r"\w+|/")
@@ -235,7 +273,7 @@ class _Work:
     f: str  # folded, for names
     s: str  # folded and typo-corrected; recognised spans get blanked
     today: dt.date
-    starts: _Starts = field(default_factory=list)  # where `_Anchored` patterns may start, see `_index`
+    starts: _Index = field(default_factory=list)  # where `_Anchored` patterns may start, see `_index`
     window: Window | None = None
     deadline: dt.date | None = None
     signing_start: bool = False
@@ -329,6 +367,7 @@ _TRAILING_PAREN = _c(r"\(\s*(?:ansvarig[a]?:?\s*)?([^()]{2,80}?)\s*\.?\s*\)\s*\.
 _ANSVARIG = _c(r"(?i)\bansvar(?:ig[a]?)?\s*(?:part(?:er)?|enhet(?:er)?)?\s*:\s*([^.;()]{2,80})")
 _LIST_SPLIT = _c(r"\s*(?:,|\boch\b|\bsamt\b|&|\+)\s*")
 _TOKEN = _c(r"[\w][\w-]*|[^\w\s]")
+_TOKEN_ASCII = _ascii_twin(_TOKEN)
 
 
 # compounds: "kommunpolisen", "socialforvaltningen", "ssp-gruppen" (at least three letters before the head)
@@ -420,12 +459,13 @@ def _split_trailing_responsible(text: str) -> tuple[str, list[str]]:
 
 def _subject_parties(original: str, folded: str) -> list[str]:
     """The parties in subject position, or an empty list."""
-    words = _TOKEN.findall(folded)
+    token = _TOKEN_ASCII if folded.isascii() else _TOKEN
+    words = token.findall(folded)
     party = list(map(_is_party_word, words))
     # most sentences name no party at all: one cached look-up per word settles it
     if True not in party and _PARTY_LEADS.isdisjoint(words):
         return []
-    spans = [m.span() for m in _TOKEN.finditer(folded)]
+    spans = [m.span() for m in token.finditer(folded)]
     # "Representanter från kommunförvaltningen kommer att ..."
     if words[0] in ("representanter", "foretradare", "personal", "medarbetare") and len(words) > 2 and words[1] in (
         "fran", "for", "inom", "pa", "vid"
@@ -832,7 +872,7 @@ def _blank_noise(w: _Work) -> None:
     for rx in _NOISE:
         for m in rx.finditer(w.s):
             w.blank(m)
-    varav = _VARAV.search(w.s)
+    varav = _VARAV.search(w.s) if "varav" in w.s else None
     if varav:
         w.blank(varav)
 
@@ -872,6 +912,10 @@ for _rx, _hints in (
 ):
     _rx.hints = _hints
 
+_NON_DIGITS = _c(r"\D")
+_WEEKDAY_NAME = _c("|".join(WEEKDAYS))
+
+
 @dataclass(slots=True)
 class _PeriodHit:
     period: Period
@@ -887,7 +931,7 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
         ordinal = m.group("ord")
         every = 2
         if ordinal:
-            every = ORDINALS.get(ordinal) or int(re.sub(r"\D", "", ordinal) or 0)
+            every = ORDINALS.get(ordinal) or int(_NON_DIGITS.sub("", ordinal) or 0)
         if 1 <= every <= 60:
             w.blank(m)
             return _PeriodHit(Period(unit=unit, every=every), implies_once=True)
@@ -923,7 +967,7 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
     m = _RX_WEEKDAY.search(s)
     if m and (m.group("v") in ("varje", "var", "varannan") or m.group("pl") in ("ar", "arna")):
         w.blank(m)
-        days = 1 + len(re.findall("|".join(WEEKDAYS), m.group("more") or ""))
+        days = 1 + len(_WEEKDAY_NAME.findall(m.group("more") or ""))
         period = Period(unit=Unit.WEEK, every=2 if m.group("v") == "varannan" else 1)
         return _PeriodHit(period, implies_once=True, implied=days)  # "varje fredag och lördag": 2 a week
     m = _RX_UNDER_UNIT.search(s)
@@ -970,7 +1014,7 @@ def _entity_lemma(folded_word: str, original_word: str, *, plural: bool) -> str 
 
 
 def _is_entity_head(folded_lemma: str) -> bool:
-    return any(folded_lemma.endswith(h) for h in ENTITY_HEADS)
+    return folded_lemma.endswith(ENTITY_HEADS)
 
 
 def _extract_per(w: _Work, has_period: bool) -> list[str]:
@@ -1045,19 +1089,24 @@ class _CountHit:
 
 
 _FOLLOW_TOKEN = _c(r"[\w](?:[\w/-]*[\w])?|[^\w\s]")
+_FOLLOW_TOKEN_ASCII = _ascii_twin(_FOLLOW_TOKEN)
 
 
 def _following_words(s: str, pos: int, n: int) -> list[str]:
     out = []
-    for m in _FOLLOW_TOKEN.finditer(s, pos, pos + 120):
+    for m in (_FOLLOW_TOKEN_ASCII if s.isascii() else _FOLLOW_TOKEN).finditer(s, pos, pos + 120):
         out.append(m.group(0))
         if len(out) >= n:
             break
     return out
 
 
+_LAST_WORD = _c(r"([\w][\w-]*)\W*$")
+_QMIN_RX, _QMAX_RX = _c(_QMIN), _c(_QMAX)
+
+
 def _preceding_word(s: str, pos: int) -> str:
-    m = re.search(r"([\w][\w-]*)\W*$", s[max(0, pos - 40): pos])
+    m = _LAST_WORD.search(s[max(0, pos - 40): pos])
     return m.group(1) if m else ""
 
 
@@ -1181,9 +1230,9 @@ def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool
         return None
     lo: int | None = a
     hi: int | None = b if b is not None else a
-    if q and re.fullmatch(_QMIN, q):
+    if q and _QMIN_RX.fullmatch(q):
         lo, hi = a, (b if b is not None else None)
-    elif q and re.fullmatch(_QMAX, q):
+    elif q and _QMAX_RX.fullmatch(q):
         lo, hi = (None, b) if b is not None else (None, a)
     return _CountHit(Quota(min=lo, max=hi, measure=_measure(kind)), strong=True)
 
@@ -1231,6 +1280,7 @@ _RX_EVENT = _c(
 )
 
 
+_RX_EVENT_ASCII, _RX_VAGUE_ASCII = _ascii_twin(_RX_EVENT), _ascii_twin(_RX_VAGUE)
 _VAGUE_HINTS = (
     "regelbund", "kontinuerlig", "lopande", "aterkommande", "frekvent", "antal", "flertal", "flera", "nagra",
     "ett par", "tat", "ofta", "jamna", "stundtals", "emellanat", "periodvis", "standigt", "fatal", "nagon gang",
@@ -1240,9 +1290,15 @@ _EVENT_HINTS = ("vid ", "samband", "anslutning", "infor ", "efter", "forsta ", "
 
 
 def _kind_markers(s: str) -> tuple[bool, bool, bool]:
-    cond = any(rx.search(s) for rx in _RX_CONDITIONALS)
-    event = any(h in s for h in _EVENT_HINTS) and bool(_RX_EVENT.search(s))
-    return cond, event, any(map(s.__contains__, _VAGUE_HINTS)) and bool(_RX_VAGUE.search(s))
+    cond = False
+    for rx in _RX_CONDITIONALS:
+        if rx.search(s):
+            cond = True
+            break
+    ascii_text = s.isascii()
+    event = any(map(s.__contains__, _EVENT_HINTS)) and bool((_RX_EVENT_ASCII if ascii_text else _RX_EVENT).search(s))
+    vague = any(map(s.__contains__, _VAGUE_HINTS)) and bool((_RX_VAGUE_ASCII if ascii_text else _RX_VAGUE).search(s))
+    return cond, event, vague
 
 
 # --- the index of anchored patterns' starts (all `_Anchored` patterns are defined above) ---
@@ -1252,8 +1308,15 @@ _LEAD_TOKEN = (
     + "".join(f"|{re.escape(p)}\\w*" for p in _ANCHOR_PREFIXES)
     + r"|\d\w*|/)"
 )
-_LEAD = _c(rf"[^\w](?={_LEAD_TOKEN})")
-_LEAD_AT_START = _c(_LEAD_TOKEN)
+_LEAD_PATTERN = rf"[^\w](?={_LEAD_TOKEN})"
+#: the scan of ASCII text (nearly every sentence once folded), see `_ascii_twin`
+_LEAD_ASCII = re.compile(_LEAD_PATTERN, re.ASCII)
+
+
+@lru_cache(maxsize=1)
+def _lead() -> re.Pattern[str]:
+    """The scan of text with other characters than ASCII, compiled when first needed."""
+    return re.compile(_LEAD_PATTERN)
 
 
 # --- the parser ----------------------------------------------------------------------------

@@ -82,7 +82,9 @@ def correct_typos(folded: str) -> str:
     >>> correct_typos("minnst en gang")
     'minst  en gang'
     """
-    fixes = {w: c for w in set(_WORD.findall(folded)) if (c := _correct_word(w)) != w}
-    if not fixes:
+    words = list(set(_WORD.findall(folded)))
+    corrected = list(map(_correct_word, words))
+    if corrected == words:  # the common case: nothing to correct
         return folded
+    fixes = {w: c for w, c in zip(words, corrected, strict=True) if c != w}
     return _WORD.sub(lambda m: fixes.get(m.group(0), m.group(0)), folded)
