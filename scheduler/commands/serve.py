@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="bara med --demo: kör som om i dag vore DATUM (ÅÅÅÅ-MM-DD)",
     )  # fmt: skip
     p.add_argument("--access-log", action="store_true", help="skriv en rad per förfrågan")
+    p.add_argument(
+        "--no-reminders", action="store_true",
+        help="kör inte påminnelsejobbet i denna process (till exempel när en annan instans gör det)",
+    )  # fmt: skip
     p.add_argument("--url", default=None, metavar="URL", help="databas-URL (standard: LOFTE_DATABASE_URL)")
     p.set_defaults(func=run)
 
@@ -101,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
                 demo=True,
             )
             out.write(_demo_banner(base, demo))
+            clock = lambda: fixed  # noqa: E731 - the demo's fixed clock
         else:
             url = _url(args)
             engine = make_engine(url)
@@ -111,6 +116,19 @@ def run(args: argparse.Namespace) -> int:
             app = create_app(settings, engine=engine, base_url=base)
             out.write(f"Löfte körs på {base}/ (databas: {_shown(url)}).\n")
             out.write("Kalenderflödenas adresser visas när de skapas: lofte feeds. Avsluta med Ctrl+C.\n")
+            clock = None
+        jobs = None
+        if not args.no_reminders:
+            from scheduler.jobs import REMIND_EVERY, start_scheduler  # noqa: PLC0415
+
+            jobs = start_scheduler(engine, settings, base_url=base, clock=clock)
+            channel = (
+                f"SMTP via {settings.smtp.host}:{settings.smtp.port}"
+                if settings.smtp is not None
+                else f"som .eml-filer i {settings.outbox_dir} (ingen SMTP-server inställd)"
+            )
+            minutes = int(REMIND_EVERY.total_seconds() // 60)
+            out.write(f"Påminnelser: bedöms nu och var {minutes}:e minut; e-post skickas {channel}.\n")
         out.flush()
         config = uvicorn.Config(
             app,
@@ -120,7 +138,11 @@ def run(args: argparse.Namespace) -> int:
             lifespan="off",
             timeout_graceful_shutdown=5,
         )
-        uvicorn.Server(config).run(sockets=[sock])
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            if jobs is not None:
+                jobs.shutdown(wait=False)
     finally:
         sock.close()
     return 0

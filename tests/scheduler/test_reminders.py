@@ -238,3 +238,26 @@ def test_unsubscribe_tokens_name_their_address_and_refuse_forgeries() -> None:
     assert unsubscribe_recipient(CONTEXT.secret, token) == "rektor@example.se"
     assert unsubscribe_recipient("another secret " * 3, token) is None
     assert unsubscribe_recipient(CONTEXT.secret, token[:-2] + "xx") is None
+
+
+def test_the_scheduler_in_lofte_serve_runs_at_start_up_and_writes_the_outbox(loaded: Engine, tmp_path: Path) -> None:
+    """The APScheduler job (its store in the same database) runs once at start-up."""
+    import time
+
+    from scheduler.config import load_settings
+    from scheduler.jobs import JOB_ID, start_scheduler
+
+    settings = load_settings(environ={"LOFTE_DATA_DIR": str(tmp_path), "LOFTE_SECRET_KEY": "s" * 40})
+    jobs = start_scheduler(loaded, settings, base_url="https://lofte.example.se", clock=lambda: MORNING)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(list((tmp_path / "outbox").glob("*.eml"))) < 2:
+            time.sleep(0.2)
+        assert jobs.get_job(JOB_ID) is not None
+    finally:
+        jobs.shutdown(wait=True)
+    messages = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(messages) == 2
+    recipients = sorted(email.message_from_bytes(p.read_bytes(), policy=policy.default)["To"] for p in messages)
+    assert recipients == [f"Lokalpolisområde Klippan <{POLISEN}>", f"Åstorps kommun <{KOMMUNEN}>"]
+    assert set(states(loaded)) == {"sent"}
