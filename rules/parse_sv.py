@@ -881,11 +881,13 @@ def _blank_noise(w: _Work) -> None:
 
 _UNIT_ALT = "|".join(re.escape(u).replace(r"\ ", " ") for u in sorted(UNIT_BY_WORD, key=len, reverse=True))
 _DEFINITE = {"dagen", "veckan", "manaden", "kvartalet", "tertialet", "halvaret", "terminen", "lasaret", "aret", "kalenderaret", "dygnet"}
-_RX_EVERY_N = _g(
+_RX_EVERY_N = _Anchored(
     _w(
         rf"(?:(?:var|vart)[ ]?(?:annan|annat)|var(?:t)?{_SP}(?P<ord>{'|'.join(ORDINALS)}|\d+:?[ae]?)|varannan|vartannat)"
         rf"{_SP}(?P<u>{_UNIT_ALT})"
-    )
+    ),
+    # "var annan", "vart tredje", "varannan", "vartannat" ("var[t][ ]anna[nt]" glued either way)
+    {"var", "vart", "varannan", "varannat", "vartannan", "vartannat"},
 )
 _PER_UNIT_PREPS = r"per|i|om|varje|var|vart|a|pr\.?|/"
 _RX_PER_UNIT = _Anchored(
@@ -893,7 +895,9 @@ _RX_PER_UNIT = _Anchored(
     _first_words(_PER_UNIT_PREPS) | _glued(_PER_UNIT_PREPS, UNIT_BY_WORD),
 )
 _RX_SLASH_UNIT = _g(rf"(?<=\w)/[ ]?(?P<u>{_UNIT_ALT})(?![\w-])")
-_RX_PER_ENT_AND_UNIT = _g(_w(rf"(?:per|varje){_SP}(?P<e>[a-z][\w-]*){_SP}och{_SP}(?P<u>{_UNIT_ALT})"))
+_RX_PER_ENT_AND_UNIT = _Anchored(
+    _w(rf"(?:per|varje){_SP}(?P<e>[a-z][\w-]*){_SP}och{_SP}(?P<u>{_UNIT_ALT})"), {"per", "varje"}
+)
 _RX_UNDER_UNIT = _g(_w(r"under(?: hela)? (?P<u>aret|terminen|lasaret|manaden|veckan|kvartalet|halvaret|tertialet)"))
 _RX_FREQ_ADV = _g(_w(rf"(?P<a>{'|'.join(FREQ_ADVERBS)})"))
 _RX_WEEKDAY = _g(
@@ -906,7 +910,7 @@ _RX_AVERAGE = _g(_w(r"i (?:genom)?snitt(?: over (?:aret|terminen|lasaret|periode
 _RX_HELG = _g(_w(r"(?:varje|per|var)[ ](?P<x>helg|kvall|vardag)"))
 
 for _rx, _hints in (
-    (_RX_EVERY_N, ("var",)), (_RX_SLASH_UNIT, ("/",)), (_RX_PER_ENT_AND_UNIT, ("per ", "varje ")),
+    (_RX_SLASH_UNIT, ("/",)),
     (_RX_UNDER_UNIT, ("under",)), (_RX_FREQ_ADV, ("vis", "lig")), (_RX_WEEKDAY, ("dag",)),
     (_RX_AVERAGE, ("snitt", "medel")), (_RX_HELG, ("helg", "kvall", "vardag")),
 ):
@@ -925,7 +929,7 @@ class _PeriodHit:
 
 def _extract_period(w: _Work) -> _PeriodHit | None:
     s = w.s
-    m = _RX_EVERY_N.search(s)
+    m = _RX_EVERY_N.search(s, w.starts)
     if m:
         unit = UNIT_BY_WORD[m.group("u")]
         ordinal = m.group("ord")
@@ -935,7 +939,7 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
         if 1 <= every <= 60:
             w.blank(m)
             return _PeriodHit(Period(unit=unit, every=every), implies_once=True)
-    m = _RX_PER_ENT_AND_UNIT.search(s)
+    m = _RX_PER_ENT_AND_UNIT.search(s, w.starts)
     if m and m.group("e") not in UNIT_BY_WORD:
         return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=True)
     for m in _RX_PER_UNIT.finditer(s, w.starts):
@@ -1056,7 +1060,9 @@ _QMIN = r"minst|som minst|atminstone|inte mindre an|lagst|minimum|min\.|inte far
 _QMAX = r"hogst|som mest|som hogst|maximalt|max\.?|inte mer an|inte fler an|upp till"
 _QAPPROX = r"totalt|sammanlagt|sammantaget|cirka|ca\.?|c:a|ungefar|omkring|runt|kring|drygt|knappt|nastan"
 _RSEP = r"[ ]?(?:-|–|/)[ ]?|[ ]+(?:till|a|eller)[ ]+"
-_RX_MIN_MAX = _g(_w(rf"(?:{_QMIN}){_SP}(?P<a>{_NUM}){_SP}(?:och|men|,){_SP}(?:{_QMAX}){_SP}(?P<b>{_NUM})"))
+_RX_MIN_MAX = _Anchored(
+    _w(rf"(?:{_QMIN}){_SP}(?P<a>{_NUM}){_SP}(?:och|men|,){_SP}(?:{_QMAX}){_SP}(?P<b>{_NUM})"), _first_words(_QMIN)
+)
 _RX_BETWEEN = _g(_w(rf"mellan{_SP}(?P<a>{_NUM}){_SP}och{_SP}(?P<b>{_NUM})"))
 _RX_COUNT = _Anchored(
     _w(rf"(?:(?P<q>{_QMIN}|{_QMAX}|{_QAPPROX}){_SP})?(?P<a>{_NUM})(?:(?:{_RSEP})(?P<b>{_NUM}))?"),
@@ -1078,7 +1084,7 @@ _ARTICLES = {"en", "ett"}
 _CLAUSE_STOP = _c(r"[.;:!?]")
 
 for _rx, _hints in (
-    (_RX_MIN_MAX, ("min", "atminstone", "mindre", "lagst", "farre", "fler")), (_RX_BETWEEN, ("mellan",)),
+    (_RX_BETWEEN, ("mellan",)),
 ):
     _rx.hints = _hints
 
@@ -1158,7 +1164,7 @@ def _looks_adjective(word: str) -> bool:
 
 def _extract_count(w: _Work, *, has_period: bool, freq_period: bool) -> _CountHit | None:
     s = w.s
-    m = _RX_MIN_MAX.search(s)
+    m = _RX_MIN_MAX.search(s, w.starts)
     if m:
         a, b = number_value(m.group("a")), number_value(m.group("b"))
         if a is not None and b is not None and a <= b:
