@@ -65,7 +65,12 @@ def _remove(path: Path) -> None:
 
 
 def prepare_demo(
-    data_dir: Path, *, now: dt.datetime, today: dt.date | None = None, examples: Path = EXAMPLES_DIR
+    data_dir: Path,
+    *,
+    now: dt.datetime,
+    today: dt.date | None = None,
+    examples: Path = EXAMPLES_DIR,
+    secret: str | None = None,
 ) -> Demo:
     """Recreate the demo database under ``data_dir`` and fill it (see the module docstring).
 
@@ -84,7 +89,7 @@ def prepare_demo(
             promise.public = True
             session.add(promise)
         session.flush()
-        feeds = ensure_feeds(session, now=now)
+        feeds = ensure_feeds(session, now=now, secret=secret)
     if today is None:
         today = promises[-1].valid_from if promises else now.astimezone(ZoneInfo(DEFAULT_TZ)).date()
     return Demo(engine=engine, path=path, today=today, loaded=loaded, feeds=feeds)

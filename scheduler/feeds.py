@@ -8,6 +8,16 @@ or rotated: ``ensure_feeds`` and ``rotate`` return it, and whoever called them s
 once (``lofte feeds``, ``lofte serve --demo``). A lost URL is replaced by rotating,
 which also kills the old one.
 
+With ``secret`` (the installation's ``settings.secret_key``) a token is not random but
+derived: ``HMAC-SHA256(secret, "lofte-feed/<id>/<stamp>")`` in URL-safe base64, where
+``stamp`` is the second the feed was created or last rotated. The database still
+holds only the hash, so a leaked database alone opens nothing; but whoever holds the
+secret can rebuild any current address (``feed_token``, ``unit_feed_url``), so
+reminder emails carry the unit's feed and logged-in coordinators see every address.
+Rotating changes the stamp and so the token; changing the secret key changes no
+stored hash, so the old addresses keep working until each feed is rotated, and
+``feed_token`` returns None for them (a reminder then goes without the feed link).
+
 ``resolve`` checks the token's shape before hashing (a malformed token costs no
 query), looks the row up by its hash and compares the hashes with
 ``hmac.compare_digest``. Like ``scheduler.store`` these functions work inside the
@@ -19,7 +29,9 @@ caller's transaction and never commit.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -36,14 +48,17 @@ __all__ = [
     "FeedInfo",
     "IssuedFeed",
     "UnknownFeedError",
+    "derive_token",
     "ensure_feeds",
     "feed_info",
+    "feed_token",
     "feed_urls",
     "list_feeds",
     "looks_like_token",
     "lookup",
     "resolve",
     "rotate",
+    "unit_feed_url",
 ]
 
 #: Where feeds are served: ``/feeds/<token>.ics``.
@@ -151,7 +166,35 @@ def list_feeds(session: Session) -> list[FeedInfo]:
     return sorted((_info(row, promises, units) for row in rows), key=_order)
 
 
-def ensure_feeds(session: Session, *, now: dt.datetime) -> list[IssuedFeed]:
+def _stamp(row: FeedToken) -> int:
+    moment = row.rotated_at or row.created_at
+    return int(as_utc(moment, "stamp").timestamp())
+
+
+def derive_token(secret: str, feed_id: int, stamp: int) -> str:
+    """The token of feed ``feed_id`` created or rotated at second ``stamp`` (see the module docstring)."""
+    digest = hmac.new(secret.encode(), f"lofte-feed/{feed_id}/{stamp}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def feed_token(row: FeedToken, *, secret: str) -> str | None:
+    """The current token of ``row`` rebuilt from ``secret``, or None if it was not derived from it."""
+    if row.id is None:
+        return None
+    token = derive_token(secret, row.id, _stamp(row))
+    return token if hmac.compare_digest(hash_feed_token(token), row.token_hash) else None
+
+
+def unit_feed_url(session: Session, unit_id: int, *, secret: str, base_url: str) -> str | None:
+    """The https address of the unit's feed, when it can be rebuilt from ``secret``."""
+    row = session.exec(
+        select(FeedToken).where(FeedToken.scope == FeedScope.UNIT, FeedToken.unit_id == unit_id)
+    ).first()
+    token = feed_token(row, secret=secret) if row is not None else None
+    return feed_urls(base_url, token)[0] if token else None
+
+
+def ensure_feeds(session: Session, *, now: dt.datetime, secret: str | None = None) -> list[IssuedFeed]:
     """Create a feed for each unit, promise and kommun that has none; returns only the new ones.
 
     Retired units get no new feed (an existing one stays until its unit is deleted).
@@ -166,9 +209,11 @@ def ensure_feeds(session: Session, *, now: dt.datetime) -> list[IssuedFeed]:
     units = session.exec(select(Unit).where(col(Unit.retired_at).is_(None)).order_by(col(Unit.id))).all()
     created: list[tuple[FeedToken, str]] = []
 
+    stamped = now.replace(microsecond=0)
+
     def add(**fields: object) -> None:
-        token = new_feed_token()
-        row = FeedToken(token_hash=hash_feed_token(token), created_at=now, updated_at=now, **fields)
+        token = new_feed_token()  # replaced by the derived one below when there is a secret
+        row = FeedToken(token_hash=hash_feed_token(token), created_at=stamped, updated_at=now, **fields)
         session.add(row)
         created.append((row, token))
 
@@ -182,23 +227,35 @@ def ensure_feeds(session: Session, *, now: dt.datetime) -> list[IssuedFeed]:
         if unit.id not in have_units:
             add(scope=FeedScope.UNIT, unit_id=unit.id, promise_id=unit.promise_id)
     session.flush()
+    if secret is not None:
+        for index, (row, _random) in enumerate(created):
+            assert row.id is not None  # noqa: S101 - flushed above
+            token = derive_token(secret, row.id, _stamp(row))
+            row.token_hash = hash_feed_token(token)
+            created[index] = (row, token)
+        session.flush()
     names = _names(session)
     issued = [IssuedFeed(info=_info(row, *names), token=token) for row, token in created]
     return sorted(issued, key=lambda feed: _order(feed.info))
 
 
-def rotate(session: Session, feed_id: int, *, now: dt.datetime) -> str:
+def rotate(session: Session, feed_id: int, *, now: dt.datetime, secret: str | None = None) -> str:
     """Give feed ``feed_id`` a new token and return it; the old URL stops working.
 
-    Raises ``UnknownFeedError`` if there is no such feed.
+    Raises ``UnknownFeedError`` if there is no such feed. With ``secret`` the new token
+    is derived (see the module docstring); a second rotation within the same second
+    waits for the stamp to differ by using the next second.
     """
     row = session.get(FeedToken, feed_id)
     if row is None:
         raise UnknownFeedError(feed_id)
-    token = new_feed_token()
+    moment = as_utc(now, "now").replace(microsecond=0)
+    if secret is not None and moment.timestamp() <= _stamp(row):
+        moment = dt.datetime.fromtimestamp(_stamp(row) + 1, dt.UTC)
+    token = new_feed_token() if secret is None else derive_token(secret, feed_id, int(moment.timestamp()))
     row.token_hash = hash_feed_token(token)
-    row.rotated_at = as_utc(now, "now")
-    row.updated_at = row.rotated_at
+    row.rotated_at = moment
+    row.updated_at = as_utc(now, "now")
     session.add(row)
     session.flush()
     return token

@@ -47,7 +47,9 @@ def _addresses(base: str, token: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        base = get_settings().base_url
+        settings = get_settings()
+        base = settings.base_url
+        secret = settings.secret_key
     except ConfigError as exc:
         raise UserError(f"felaktig inställning: {exc}") from None
     url = _url(args)
@@ -62,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
         with session_scope(engine) as session:
             if args.rotate is not None:
                 try:
-                    token = rotate(session, args.rotate, now=now)
+                    token = rotate(session, args.rotate, now=now, secret=secret)
                 except UnknownFeedError:
                     raise UserError(f"det finns inget kalenderflöde med id {args.rotate} (se lofte feeds)") from None
                 info = feed_info(session, args.rotate)
-            issued = ensure_feeds(session, now=now)
+            issued = ensure_feeds(session, now=now, secret=secret)
             feeds = list_feeds(session)
     finally:
         engine.dispose()

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         if args.demo:
             from scheduler.demo import demo_clock, prepare_demo  # noqa: PLC0415
 
-            demo = prepare_demo(settings.data_dir, now=now, today=args.today)
+            demo = prepare_demo(settings.data_dir, now=now, today=args.today, secret=settings.secret_key)
             engine = demo.engine
             fixed = demo_clock(demo.today)
             app = create_app(

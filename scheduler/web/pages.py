@@ -135,7 +135,7 @@ def rotate_feed(request: Request, feed_id: int) -> Response:
     now = request.app.state.clock()
     with _session(request) as session:
         try:
-            token = rotate(session, feed_id, now=now)
+            token = rotate(session, feed_id, now=now, secret=request.app.state.settings.secret_key)
         except UnknownFeedError:
             raise HTTPException(status_code=404) from None
         info = feed_info(session, feed_id)

@@ -108,3 +108,31 @@ def test_lofte_feeds_lists_creates_and_rotates(
         assert "det finns inget kalenderflöde med id 999999" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_derived_tokens_can_be_rebuilt_from_the_secret_and_rotate(engine: sa.Engine, seed: Seed) -> None:
+    """With the installation's secret a feed's address can be rebuilt (for reminder
+    emails); the database alone still holds only hashes; rotating changes it."""
+    from scheduler.feeds import feed_token, lookup, unit_feed_url
+
+    secret = "s" * 40
+    with Session(engine) as session:
+        issued = ensure_feeds(session, now=NOW, secret=secret)
+        session.commit()
+        unit_feed = next(f for f in issued if f.info.scope is FeedScope.UNIT)
+        row = session.get(FeedToken, unit_feed.info.id)
+        assert row is not None
+        assert unit_feed.token not in row.token_hash
+        assert feed_token(row, secret=secret) == unit_feed.token
+        assert feed_token(row, secret="another secret entirely, 40 chars long!") is None
+        assert lookup(session, unit_feed.token) is not None
+        url = unit_feed_url(session, row.unit_id, secret=secret, base_url="https://lofte.example.se")  # type: ignore[arg-type]
+        assert url == f"https://lofte.example.se/feeds/{unit_feed.token}.ics"
+
+        first = rotate(session, row.id, now=NOW, secret=secret)  # type: ignore[arg-type]
+        second = rotate(session, row.id, now=NOW, secret=secret)  # type: ignore[arg-type]
+        session.commit()
+        assert len({unit_feed.token, first, second}) == 3
+        assert lookup(session, unit_feed.token) is None
+        assert lookup(session, first) is None
+        assert feed_token(row, secret=secret) == second

@@ -261,3 +261,20 @@ def test_the_scheduler_in_lofte_serve_runs_at_start_up_and_writes_the_outbox(loa
     recipients = sorted(email.message_from_bytes(p.read_bytes(), policy=policy.default)["To"] for p in messages)
     assert recipients == [f"Lokalpolisområde Klippan <{POLISEN}>", f"Åstorps kommun <{KOMMUNEN}>"]
     assert set(states(loaded)) == {"sent"}
+
+
+def test_the_digest_carries_the_units_feed_address(loaded: Engine, smtp: Smtp, tmp_path: Path) -> None:
+    from scheduler.config import load_settings
+    from scheduler.feeds import ensure_feeds
+    from scheduler.jobs import mail_context
+
+    settings = load_settings(environ={"LOFTE_DATA_DIR": str(tmp_path), "LOFTE_SECRET_KEY": "f" * 40})
+    with Session(loaded) as session:
+        issued = ensure_feeds(session, now=MORNING, secret=settings.secret_key)
+        session.commit()
+    context = mail_context(settings, "https://lofte.example.se")
+    run_once(loaded, now=MORNING, notifier=smtp.notifier(), context=context)
+    polisen = next(m for m in smtp.messages() if POLISEN in m["To"])
+    body = polisen.get_body(("plain",)).get_content()
+    unit_feed = next(f for f in issued if f.info.name.startswith("Lokalpolisområde Klippan"))
+    assert f"https://lofte.example.se/feeds/{unit_feed.token}.ics" in body
