@@ -53,7 +53,7 @@ from rules.explain_sv import date_sv
 from rules.quota import QuotaState, Untracked
 from scheduler import completions
 from scheduler.db import Activity, AuditEvent, Completion, Entity, Promise, Unit
-from scheduler.signing import LinkClaims, LinkError, verify
+from scheduler.signing import LinkClaims, LinkError, LinkExpired, verify
 from scheduler.status import QuotaItem, StatusReport, UntrackedItem, evaluate_promises
 from scheduler.web import pages
 from scheduler.web.session import (
@@ -278,7 +278,6 @@ def _history(session: Session, activity: Activity) -> tuple[list[dict[str, Any]]
     )
     names = {e.id: e.name for e in session.exec(select(Entity).where(Entity.promise_id == activity.promise_id))}
     replaced_by = {c.replaces_id: c.id for c in rows if c.replaces_id is not None}
-    zone = None
     history = []
     for c in rows:
         history.append(
@@ -309,7 +308,6 @@ def _history(session: Session, activity: Activity) -> tuple[list[dict[str, Any]]
         if ids
         else []
     )
-    del zone
     trail = [
         {"at": e.at, "actor": e.actor, "action": _ACTION_SV.get(e.action, e.action), "id": e.object_id,
          "details": _details_sv(e.details)}
@@ -579,7 +577,7 @@ def _link_target(request: Request, session: Session, token: str, *, lock: bool =
     try:
         claims = verify(request.app.state.settings.secret_key, token, now=now)
     except LinkError as exc:
-        status = 410 if exc.__class__.__name__ == "LinkExpired" else 400
+        status = 410 if isinstance(exc, LinkExpired) else 400
         return render(request, "link_error.html", {"title": "Länken fungerar inte", "message": exc.message}, status)
     promise = session.exec(select(Promise).where(Promise.slug == claims.promise)).one_or_none()
     query = select(Activity).where(Activity.key == claims.activity, col(Activity.retired_at).is_(None))

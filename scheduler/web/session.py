@@ -27,11 +27,12 @@ new password) revokes every key of that user.
 
 Throttling
 ----------
-``LoginThrottle``: after ``MAX_FAILURES`` failed logins for one username, or from one
-client address, within ``FAILURE_WINDOW``, further attempts are refused for the rest
-of the window with a Swedish message, before any password is checked. It is kept per
-process (a restart forgets it); behind a reverse proxy the client address is the
-proxy's unless uvicorn is told to trust ``X-Forwarded-For``.
+``LoginThrottle``: after ``MAX_FAILURES`` failed logins for one username within
+``FAILURE_WINDOW``, or ``MAX_FAILURES_PER_ADDRESS`` from one client address, further
+attempts are refused for the rest of the window with a Swedish message, before any
+password is checked. The per-address limit is higher because behind a reverse proxy
+(unless uvicorn is told to trust ``X-Forwarded-For``) every user shares the proxy's
+address. Kept per process: a restart forgets it.
 
 Forms are read with ``read_form`` (URL-encoded bodies only, at most
 ``MAX_FORM_BYTES``), so no multipart parser is needed.
@@ -64,6 +65,7 @@ __all__ = [
     "API_KEY_PREFIX",
     "FAILURE_WINDOW",
     "MAX_FAILURES",
+    "MAX_FAILURES_PER_ADDRESS",
     "MAX_FORM_BYTES",
     "SESSION_COOKIE",
     "SESSION_MAX_AGE",
@@ -86,8 +88,10 @@ __all__ = [
 SESSION_COOKIE = "lofte_session"
 #: Seconds a session lasts: one working day.
 SESSION_MAX_AGE = 8 * 60 * 60
-#: Failed logins (per username, and per client address) before the throttle refuses.
+#: Failed logins per username before the throttle refuses.
 MAX_FAILURES = 5
+#: Failed logins per client address before the throttle refuses.
+MAX_FAILURES_PER_ADDRESS = 50
 #: The window the failures are counted in, and how long the refusal lasts at most.
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 #: The largest form body read.
@@ -334,9 +338,10 @@ async def login(request: Request) -> Response:
             request, "Formuläret har gått ut. Ladda om sidan och försök igen.", username, next_path, 400
         )
     throttle: LoginThrottle = request.app.state.login_throttle
+    by_address: LoginThrottle = request.app.state.login_throttle_address
     client = request.client.host if request.client else "okänd"
-    keys = (f"u:{username.strip().casefold()}", f"ip:{client}")
-    wait = throttle.blocked_for(*keys)
+    user_key, address_key = f"u:{username.strip().casefold()}", f"ip:{client}"
+    wait = max(throttle.blocked_for(user_key), by_address.blocked_for(address_key))
     if wait > 0:
         minutes = max(1, round(wait / 60))
         return _login_error(
@@ -359,9 +364,10 @@ async def login(request: Request) -> Response:
 
     found = await run_in_threadpool(check)
     if found is None:
-        throttle.failed(*keys)
+        throttle.failed(user_key)
+        by_address.failed(address_key)
         return _login_error(request, "Fel användarnamn eller lösenord.", username, next_path, 401)
-    throttle.succeeded(keys[0])
+    throttle.succeeded(user_key)
     request.session.clear()  # a new session: nothing from before the login carries over
     request.session.update({"uid": found[0], "name": found[1], "csrf": new_csrf_token()})
     return RedirectResponse(next_path, status_code=303)
@@ -392,6 +398,7 @@ async def logout(request: Request) -> Response:
 def install(app: FastAPI, *, secret_key: str, https: bool) -> None:
     """Session middleware, the login routes, the redirect to the login page, the page context."""
     app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle_address = LoginThrottle(max_failures=MAX_FAILURES_PER_ADDRESS)
     app.add_middleware(
         SessionMiddleware,
         secret_key=derived_key(secret_key, "session-cookie"),

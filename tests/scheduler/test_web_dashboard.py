@@ -43,7 +43,7 @@ from tests.scheduler.conftest import empty_tables
 
 LOADED_AT = dt.datetime(2019, 1, 2, 8, 0, tzinfo=dt.UTC)
 NOW = dt.datetime(2019, 6, 10, 9, 0, tzinfo=ZoneInfo("Europe/Stockholm")).astimezone(dt.UTC)
-PASSWORD = "hemligt-lösenord-1"  # noqa: S105 - a test account
+PASSWORD = "hemligt-lösenord-1"
 INFO = "/oversikt/loften/astorp-2019/aktiviteter/informationskvallar"
 WARNING = "Informationskvällar för vårdnadshavare, Björkskolan, vårterminen 2019: 0 av 1"
 
@@ -214,9 +214,12 @@ def test_bad_credentials_get_one_generic_message_and_are_throttled(server: Runni
             assert "Fel användarnamn eller lösenord." in response.text
             assert SESSION_COOKIE not in response.headers.get("set-cookie", "") or "uid" not in response.text
         login(client, "anna", "fel-igen-123456")
+        login(client, "ANNA", "fel-en-tredje-gång")  # usernames are case-folded: the same account
         blocked = login(client, "anna", PASSWORD)  # right password, but the throttle answers first
         assert blocked.status_code == 429
         assert "För många misslyckade inloggningar. Försök igen om 15 minuter." in blocked.text
+        # only that username is blocked: others behind the same address (a proxy) still log in
+        assert login(client, "olle").status_code == 303
 
 
 def test_a_login_form_without_its_csrf_token_is_refused(server: Running) -> None:
