@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from alembic.util.exc import CommandError
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from scheduler.cli import UserError
@@ -57,6 +57,19 @@ def _url(args: argparse.Namespace) -> URL:
 
 def _shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
+
+
+def migrated_engine(args: argparse.Namespace) -> Engine:
+    """An engine on the database ``args`` name (``--url`` or the settings), migrated to
+    the newest schema; a Swedish ``UserError`` when it cannot be reached."""
+    url = _url(args)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise UserError(f"kan inte nå databasen {_shown(url)}: {exc.orig}") from None
+    return engine
 
 
 def run_upgrade(args: argparse.Namespace) -> int:

@@ -15,13 +15,10 @@ import json
 import sys
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import OperationalError
-
 from notifiers import notifier_from_settings
 from scheduler.cli import UserError
-from scheduler.commands.db import _shown, _url
+from scheduler.commands.db import migrated_engine
 from scheduler.config import ConfigError, get_settings
-from scheduler.db import make_engine, upgrade
 
 _LEVEL_SV = {"i-fara": "i fara", "kritisk": "kritisk (till samordnare)", "missad": "missad (till samordnare)"}
 
@@ -51,12 +48,7 @@ def run(args: argparse.Namespace) -> int:
         settings = get_settings()
     except ConfigError as exc:
         raise UserError(f"felaktig inställning: {exc}") from None
-    url = _url(args)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    except OperationalError as exc:
-        raise UserError(f"kan inte nå databasen {_shown(url)}: {exc.orig}") from None
+    engine = migrated_engine(args)
     if args.at is not None:
         now = dt.datetime.combine(args.at, dt.time(9, 0), tzinfo=ZoneInfo("Europe/Stockholm")).astimezone(dt.UTC)
     else:

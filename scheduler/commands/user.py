@@ -13,13 +13,12 @@ import datetime as dt
 import getpass
 import sys
 
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from scheduler.auth import AccountError, add_user, normalise_username, set_password
 from scheduler.cli import UserError
-from scheduler.commands.db import _shown, _url
-from scheduler.db import User, UserKommun, make_engine, upgrade
+from scheduler.commands.db import migrated_engine as _engine
+from scheduler.db import User, UserKommun
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,16 +60,6 @@ def _password(args: argparse.Namespace) -> str:
     if getpass.getpass("Samma lösenord igen: ") != first:
         raise UserError("lösenorden var inte lika; inget konto ändrades")
     return first
-
-
-def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    url = _url(args)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-    except OperationalError as exc:
-        raise UserError(f"kan inte nå databasen {_shown(url)}: {exc.orig}") from None
-    return engine
 
 
 def run_add(args: argparse.Namespace) -> int:

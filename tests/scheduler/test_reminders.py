@@ -278,3 +278,21 @@ def test_the_digest_carries_the_units_feed_address(loaded: Engine, smtp: Smtp, t
     body = polisen.get_body(("plain",)).get_content()
     unit_feed = next(f for f in issued if f.info.name.startswith("Lokalpolisområde Klippan"))
     assert f"https://lofte.example.se/feeds/{unit_feed.token}.ics" in body
+
+
+def test_lofte_remind_dry_run_shows_the_decisions_and_records_nothing(
+    loaded: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from scheduler.cli import main
+
+    url = loaded.url.render_as_string(hide_password=False)
+    assert main(["remind", "--at", "2019-11-28", "--dry-run", "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Påminnelser 2019-11-28 (provkörning: inget sparas eller skickas):\n")
+    assert f"  {KOMMUNEN}: astorp-2019/informationskvallar (bjorkskolan), 2019-HT: påminnelse 42 dagar före\n" in out
+    assert main(["remind", "--at", "2019-11-28", "--dry-run", "--json", "--url", url]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {d["recipient"] for d in data["decided"]} == {KOMMUNEN, POLISEN}
+    assert states(loaded) == {}
