@@ -159,7 +159,7 @@ def _demo_banner(base: str, demo: object) -> str:
         f"Databasen {demo.path} är nyskapad med {len(demo.loaded)} exempellöften; den skapas på nytt vid varje start.",
         f"Demot räknar som om i dag vore {date_sv(demo.today)} (exemplen är från 2019–2024; ändra med --today).",
         "",
-        f"Översikt:   {base}/",
+        f"Översikt:   {base}/oversikt (logga in som demo med lösenordet {demo.password})",
         f"Kalendrar:  {base}/kalendrar (med instruktioner för Outlook, Google och Apple)",
         "",
         "Kalenderflöden (https för Outlook på webben, nya Outlook och Google; webcal för Apple och klassiska Outlook):",

@@ -507,3 +507,25 @@ def test_forged_and_expired_links_say_what_to_do_instead(server: Running, world:
         assert gone.status_code == 404
         assert "finns inte längre" in gone.text
     assert completions_count(world.engine) == 0
+
+
+# -- the demo ------------------------------------------------------------------------------------------------------
+def test_the_demo_has_a_coordinator_and_a_history_in_every_kind_of_period(tmp_path: Path) -> None:
+    from scheduler.demo import DEMO_USERNAME, demo_clock, prepare_demo
+
+    demo = prepare_demo(tmp_path, now=LOADED_AT.replace(year=2026), secret="k" * 40)
+    settings = load_settings(environ={"LOFTE_DATA_DIR": str(tmp_path), "LOFTE_SECRET_KEY": "k" * 40})
+    world = World(demo.engine, settings, demo.feeds, tmp_path)
+    with serve(world, now=demo_clock(demo.today)) as running, running.client() as client:
+        assert login(client, DEMO_USERNAME, demo.password).status_code == 303
+        page = client.get("/oversikt").text
+        assert "missad" in page
+        assert "uppfylld" in page
+        assert "i fas" in page
+        history = client.get("/oversikt/loften/astorp-2019/aktiviteter/informationskvallar").text
+        assert "Demo Samordnare (demo)" in history
+        assert "Ändringslogg" in history
+    with Session(demo.engine) as session:
+        assert session.exec(select(func.count()).select_from(Completion).where(
+            col(Completion.undone_at).is_not(None))).one() == 2  # one corrected, one undone  # fmt: skip
+    demo.engine.dispose()
