@@ -48,7 +48,7 @@ from scheduler.db import make_engine
 from scheduler.db.engine import _on_sqlite_connect
 from scheduler.feeds import FEED_PATH_PREFIX, IssuedFeed
 from scheduler.ical_feed import FeedRenderer
-from scheduler.web import api, dashboard, pages, report, session
+from scheduler.web import api, dashboard, import_page, pages, report, session
 from scheduler.web.feed import LOCKED_TIMEOUT_MS, RETRY_AFTER_SECONDS, FeedEndpoint, Receive, Scope, Send
 
 __all__ = ["TEMPLATES_DIR", "LofteApp", "create_app", "feed_engine"]
@@ -157,6 +157,7 @@ def create_app(
     session.install(app, secret_key=settings.secret_key, https=base.startswith("https://"))
     app.include_router(dashboard.router)
     app.include_router(report.router)
+    app.include_router(import_page.router)
     app.mount("/api/v1", api.create_api(app))
     app.include_router(pages.router)
 
