@@ -37,7 +37,7 @@ from scheduler.store import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Seed
+    from tests.scheduler.conftest import Seed
 
 STHLM = ZoneInfo("Europe/Stockholm")
 T0 = dt.datetime(2025, 2, 1, 8, 0, tzinfo=dt.UTC)
