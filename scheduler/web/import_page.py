@@ -67,7 +67,7 @@ from scheduler.import_kommuner import KOMMUNER
 from scheduler.importer import ImportResult, import_document, import_text
 from scheduler.loader import load_spec
 from scheduler.promise_file import PromiseFileError, PromiseFileInvalid, PromiseSpec, parse_promise_file
-from scheduler.web.session import CurrentUser, check_csrf, flash, render, require_user
+from scheduler.web.session import CurrentUser, LoginRequired, check_csrf, flash, render, require_user
 from scheduler.yaml_lines import YamlSyntaxError, load_with_lines
 
 __all__ = [
@@ -160,8 +160,12 @@ async def _read_form(request: Request, *, limit: int, max_files: int) -> FormDat
 
 
 def _user(request: Request) -> CurrentUser:
+    """The logged-in user; otherwise a redirect to the login, which comes back to the form."""
     with Session(request.app.state.engine) as session:
-        return require_user(request, session)
+        try:
+            return require_user(request, session)
+        except LoginRequired:
+            raise LoginRequired("/importera") from None
 
 
 def _today(request: Request) -> dt.date:
@@ -519,12 +523,22 @@ def _last_scalar(node: yaml.Node) -> yaml.Node:
     return node
 
 
-def _set(text: str, path: Sequence[_Step], value: Any) -> str:
-    """``text`` with the value at ``path`` replaced (or the key added) by ``value``."""
+#: libyaml's composer when PyYAML has it (both give character offsets into a str; libyaml is ~10x faster)
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: one textual change: replace ``text[start:end]`` with ``new``
+_Change = tuple[int, int, str]
+
+
+def _compose(text: str) -> yaml.Node | None:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)  # character offsets (the C loader's are bytes)
+        return yaml.compose(text, Loader=_LOADER)  # type: ignore[no-any-return]
     except yaml.YAMLError as exc:
         raise EditError("YAML-texten kan inte läsas; rätta den först") from exc
+
+
+def _change(text: str, root: yaml.Node | None, path: Sequence[_Step], value: Any) -> _Change:
+    """The change that writes ``value`` at ``path`` (replacing the value, or adding the key)."""
     node: yaml.Node | None = root
     for depth, step in enumerate(path):
         last = depth == len(path) - 1
@@ -552,7 +566,7 @@ def _set(text: str, path: Sequence[_Step], value: Any) -> str:
     raise EditError("tom sökväg")  # pragma: no cover - paths are never empty
 
 
-def _replace(text: str, node: yaml.Node, value: Any) -> str:
+def _replace(text: str, node: yaml.Node, value: Any) -> _Change:
     if not isinstance(node, yaml.ScalarNode):
         raise EditError("värdet i YAML-texten är en lista eller en tabell, inte en text")
     start, end = node.start_mark.index, node.end_mark.index
@@ -563,26 +577,33 @@ def _replace(text: str, node: yaml.Node, value: Any) -> str:
         new += "\n" * (len(block) - len(block.rstrip("\n")) or 1)
     elif start == end and start > 0 and text[start - 1] == ":":
         new = " " + new
-    return text[:start] + new + text[end:]
+    return start, end, new
 
 
-def _insert(text: str, mapping: yaml.MappingNode, key: str, value: Any) -> str:
+def _insert(text: str, mapping: yaml.MappingNode, key: str, value: Any) -> _Change:
     entry = f"{key}: {_yaml_scalar(value)}"
     if mapping.flow_style:
         close = text.rfind("}", 0, mapping.end_mark.index)
         before = text[:close].rstrip()
-        separator = "" if before.endswith("{") else ", "
-        return before + separator + entry + text[close:]
+        return len(before), close, ("" if before.endswith("{") else ", ") + entry
     if not mapping.value:
         raise EditError("en tom tabell i YAML-texten")
     column = mapping.value[0][0].start_mark.column
     end = _last_scalar(mapping.value[-1][1]).end_mark.index
     if end > 0 and text[end - 1] == "\n":  # a block scalar ends at the start of the next line
-        return text[:end] + " " * column + entry + "\n" + text[end:]
+        return end, end, " " * column + entry + "\n"
     line_end = text.find("\n", end)
     if line_end < 0:
-        return text + "\n" + " " * column + entry + "\n"
-    return text[:line_end] + "\n" + " " * column + entry + text[line_end:]
+        return len(text), len(text), "\n" + " " * column + entry + "\n"
+    return line_end, line_end, "\n" + " " * column + entry
+
+
+def _apply(text: str, changes: Sequence[_Change]) -> str:
+    """The changes (all computed on ``text``) applied from the end, so offsets stay valid;
+    two insertions at one place keep their order."""
+    for _, (start, end, new) in sorted(enumerate(changes), key=lambda c: (c[1][0], c[0]), reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
 
 
 def apply_edits(text: str, edits: Sequence[tuple[Sequence[_Step], Any]]) -> str:
@@ -591,15 +612,14 @@ def apply_edits(text: str, edits: Sequence[tuple[Sequence[_Step], Any]]) -> str:
     Paths step through mappings by key and through lists by an item's ``key``
     (``("units", _ItemKey("polisen"), "email")``). A missing last key is added to its
     mapping (same indentation, or inside the braces of a flow mapping); everything
-    else, comments included, stays as it was. Raises ``EditError`` when a path is not
-    there.
+    else, comments included, stays as it was. The text is composed once. Raises
+    ``EditError`` when the text is not YAML or a path is not there.
 
     >>> apply_edits("units:\\n  - key: a  # A\\n    name: X\\n", [(("units", _ItemKey("a"), "email"), "a@b.se")])
     'units:\\n  - key: a  # A\\n    name: X\\n    email: "a@b.se"\\n'
     """
-    for path, value in edits:
-        text = _set(text, path, value)
-    return text
+    root = _compose(text)
+    return _apply(text, [_change(text, root, path, value) for path, value in edits])
 
 
 # -- saving --------------------------------------------------------------------------------------------
@@ -638,14 +658,15 @@ def _save(request: Request, user: CurrentUser, form: FormData) -> Response:
     except YamlSyntaxError as exc:
         where = f"rad {exc.line}: " if exc.line else ""
         return page([f"{where}{exc.problem} (fälten förs in när texten går att läsa)"], 422, yaml_text, originals)
-    merged, edit_errors = yaml_text, []
+    root, changes, edit_errors = _compose(yaml_text), [], []
     for name, path, value in _edits(fields, originals):
         try:
-            merged = _set(merged, path, value)
+            changes.append(_change(yaml_text, root, path, value))
         except EditError as exc:
             edit_errors.append(f"Fältet {_field_sv(name)} kunde inte föras in: {exc}.")
     if edit_errors:
         return page(edit_errors, 422, yaml_text, originals)
+    merged = _apply(yaml_text, changes)
     # The text now holds every field's value: it is what the fields show from here on.
     located = load_with_lines(merged)
     fields = _fields_from_data(located.data)
