@@ -59,6 +59,7 @@ __all__ = [
     "AuditEvent",
     "Completion",
     "Entity",
+    "FeedClock",
     "FeedScope",
     "FeedToken",
     "MailOptOut",
@@ -505,6 +506,22 @@ class MailOptOut(SQLModel, table=True):
     #: case-folded e-mail address
     recipient: str = Field(sa_type=sa.String(320), unique=True, nullable=False)
     created_at: dt.datetime = _created()
+
+
+class FeedClock(SQLModel, table=True):
+    """One row (``id`` 1) whose ``seq`` grows with every commit that can change a feed.
+
+    Written only by database triggers (migration 0005), never by the ORM: see
+    ``scheduler.feed_clock``. ``epoch`` is random per row, so a table emptied and
+    refilled never repeats an earlier ``(epoch, seq)``. No timestamps: the triggers
+    keep the row as small as they can.
+    """
+
+    __tablename__: ClassVar[str] = "feed_clock"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(sa_type=sa.BigInteger, nullable=False)
+    epoch: str = Field(sa_type=sa.String(32), nullable=False)
 
 
 # -- coordinators who log in ----------------------------------------------------------------------

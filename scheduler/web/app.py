@@ -65,7 +65,8 @@ class LofteApp(FastAPI):
     feeds: FeedEndpoint
 
     def close(self) -> None:
-        """Close the database connections the app opened itself (the feed path's engine)."""
+        """Close the database connections the app opened itself (the feed path's engine and clock)."""
+        self.feeds.close()
         if self.feeds.engine is not self.state.engine:
             self.feeds.engine.dispose()
 

@@ -10,19 +10,26 @@ same uvicorn gave ~5,600. What a request does:
 2. The path must be exactly ``/feeds/<token>.ics`` with a token of the right shape
    (``scheduler.feeds.looks_like_token``), else 404 without touching the database.
    Traversal (``/feeds/../x``, ``%2e%2e``, encoded slashes) fails this check.
-3. The token is resolved to a ``FeedTarget``: by the SHA-256 of the token, from a small
-   in-process cache of *positive* lookups that lives ``token_ttl`` seconds (default 5),
-   else from the database (``scheduler.feeds.lookup``: by hash, then
-   ``hmac.compare_digest``). Unknown tokens are never cached, so a new feed works at
-   once everywhere. A rotation made through this process (``forget_feed``) drops the
-   entry at once; one made by another instance or by ``lofte feeds --rotate`` reaches
-   this instance's cache within ``token_ttl`` seconds, after which the old token's
-   hash is looked up again and no longer found. 404 for an unknown token is a plain
-   Swedish text and never carries ``WWW-Authenticate`` (ical-feeds.md §2).
-4. ``FeedRenderer.version(target, now=...)`` runs on *every* request, because another
-   instance may have changed the data. When ``If-None-Match`` (or, without it,
-   ``If-Modified-Since``) matches, the answer is 304.
-5. Else 200 with ``text/calendar; charset=utf-8``, ``ETag``, ``Last-Modified``,
+3. The feed clock is read (``scheduler.feed_clock``: one primary-key lookup on a raw
+   connection, a few microseconds on SQLite): its ``Stamp`` moves with every commit, by
+   any instance, that can change a feed or a token. Every request reads it; nothing
+   about freshness is cached by time.
+4. The token is resolved to a ``FeedTarget``: by the SHA-256 of the token, from an
+   in-process cache of *positive* lookups that holds while the clock has not moved
+   (a rotation anywhere moves it, so the old token is looked up again and no longer
+   found on the very next request), else from the database
+   (``scheduler.feeds.lookup``: by hash, then ``hmac.compare_digest``). Unknown tokens
+   are never cached, so a new feed works at once everywhere. Without a clock row
+   (tables emptied by hand, until the next write) entries live ``token_ttl`` seconds.
+   404 for an unknown token is a plain Swedish text and never carries
+   ``WWW-Authenticate`` (ical-feeds.md §2).
+5. If the target's prepared response was made under the same stamp and the same local
+   day (the rolling window moves with the day), it is current: no SQLAlchemy, no
+   render. Otherwise ``FeedRenderer.version(target, now=...)`` decides (its ETag is the
+   hash of the body, so the ETag still changes exactly when the body does) and the
+   prepared response is stamped with the clock as read *before* that check. When
+   ``If-None-Match`` (or, without it, ``If-Modified-Since``) matches, the answer is 304.
+6. Else 200 with ``text/calendar; charset=utf-8``, ``ETag``, ``Last-Modified``,
    ``Cache-Control: private, no-cache`` (store, but revalidate every time),
    ``Content-Length``, ``Content-Disposition`` and ``Vary: Accept-Encoding``. The body is
    sent as is unless the client asks for ``gzip`` in ``Accept-Encoding`` (some Outlook
@@ -34,8 +41,9 @@ Database access: on SQLite (a local file, a statement takes microseconds to a fe
 milliseconds) the calls run in the event loop, which is the fastest; a dedicated
 engine with a short busy timeout (``LOCKED_TIMEOUT_MS``) bounds how long a writer's
 lock can hold the loop. Any other backend runs them in a worker thread. A database
-that is locked or unreachable gives 503 with ``Retry-After``; any other failure gives
-a plain 500 (logged with its traceback, never sent to the client).
+that is locked or unreachable (the clock included) gives 503 with ``Retry-After``;
+any other failure gives a plain 500 (logged with its traceback, never sent to the
+client).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ import gzip
 import logging
 import time
 import unicodedata
+import zoneinfo
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -57,6 +66,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
+from scheduler.db import DEFAULT_TZ
+from scheduler.feed_clock import FeedClockError, FeedClockReader, Stamp
 from scheduler.feeds import FEED_PATH_PREFIX, looks_like_token, lookup
 from scheduler.ical_feed import FeedRenderer, FeedTarget, FeedVersion, RenderedFeed
 from scheduler.store import hash_feed_token
@@ -78,6 +89,7 @@ LOCKED_TIMEOUT_MS = 200
 #: Seconds a client is told to wait after a 503.
 RETRY_AFTER_SECONDS = 5
 _SUFFIX = ".ics"
+_ZONE = zoneinfo.ZoneInfo(DEFAULT_TZ)
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
 _NOT_FOUND = b"Kalendern finns inte. Adressen kan vara felskriven eller ersatt av en ny adress.\n"
@@ -99,6 +111,9 @@ class _Prepared:
     gzip_headers: list[tuple[bytes, bytes]] | None
     not_modified: list[tuple[bytes, bytes]]
     not_modified_gzip: list[tuple[bytes, bytes]]
+    #: the clock and the local day under which ``version()`` last confirmed this response
+    stamp: Stamp | None = None
+    day: dt.date | None = None
 
     @property
     def weight(self) -> int:
@@ -245,6 +260,7 @@ class FeedEndpoint:
         token_ttl: float = 5.0,
         max_cache_bytes: int = 64 * 1024 * 1024,
         inline: bool | None = None,
+        feed_clock: FeedClockReader | None = None,
     ) -> None:
         self.renderer = renderer
         self.engine = engine
@@ -252,15 +268,21 @@ class FeedEndpoint:
         self.token_ttl = token_ttl
         #: run database calls in the event loop (default: on SQLite only)
         self.inline = engine.dialect.name == "sqlite" if inline is None else inline
-        self._tokens: dict[str, tuple[FeedTarget, int, float]] = {}
+        self.feed_clock = feed_clock or FeedClockReader(engine)
+        #: token hash -> (target, feed id, expiry on the monotonic clock, stamp when looked up)
+        self._tokens: dict[str, tuple[FeedTarget, int, float, Stamp | None]] = {}
         self._prepared = _LRU(max_cache_bytes)
         self._locks: dict[FeedTarget, asyncio.Lock] = {}
 
     # -- cache control ----------------------------------------------------------------------------
     def forget_feed(self, feed_id: int) -> None:
         """Drop cached lookups of feed ``feed_id`` (call after rotating it in this process)."""
-        for digest in [d for d, (_, fid, _) in self._tokens.items() if fid == feed_id]:
+        for digest in [d for d, entry in self._tokens.items() if entry[1] == feed_id]:
             self._tokens.pop(digest, None)
+
+    def close(self) -> None:
+        """Close the feed clock's connections (opened again when needed)."""
+        self.feed_clock.close()
 
     async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.inline:
@@ -274,16 +296,16 @@ class FeedEndpoint:
                 return None
             return FeedTarget.of(row), row.id
 
-    async def _target(self, token: str) -> FeedTarget | None:
+    async def _target(self, token: str, stamp: Stamp | None) -> FeedTarget | None:
         digest = hash_feed_token(token)
         cached = self._tokens.get(digest)
-        if cached is not None and cached[2] > time.monotonic():
+        if cached is not None and (cached[3] == stamp if stamp is not None else cached[2] > time.monotonic()):
             return cached[0]
         found = await self._call(self._lookup, token)
         if found is None:
             self._tokens.pop(digest, None)
             return None
-        self._tokens[digest] = (found[0], found[1], time.monotonic() + self.token_ttl)
+        self._tokens[digest] = (found[0], found[1], time.monotonic() + self.token_ttl, stamp)
         return found[0]
 
     async def _prepared_for(self, target: FeedTarget, version: FeedVersion, now: dt.datetime) -> _Prepared | None:
@@ -320,7 +342,7 @@ class FeedEndpoint:
             return
         try:
             status, headers, body = await self._answer(scope, token)
-        except (OperationalError, DBAPIError) as exc:
+        except (OperationalError, DBAPIError, FeedClockError) as exc:
             log.warning("feed request failed on the database: %s", exc.orig if isinstance(exc, DBAPIError) else exc)
             retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
             await _send(send, 503, _TEXT + retry, _UNAVAILABLE, method)
@@ -332,13 +354,22 @@ class FeedEndpoint:
         await _send(send, status, headers, body, method)
 
     async def _answer(self, scope: Scope, token: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        target = await self._target(token)
+        # The clock first: whatever is read after it is at least as new as the stamp.
+        stamp = self.feed_clock.read() if self.inline else await self._call(self.feed_clock.read)
+        target = await self._target(token, stamp)
         if target is None:
             return 404, _TEXT, _NOT_FOUND
         now = self.clock()
-        version = await self._call(self.renderer.version, target, now=now)
-        if version is None:  # the unit, promise or kommun is gone
-            return 404, _TEXT, _NOT_FOUND
+        day = now.astimezone(_ZONE).date()
+        prepared = self._prepared.get(target)
+        if prepared is None or stamp is None or prepared.stamp != stamp or prepared.day != day:
+            version = await self._call(self.renderer.version, target, now=now)
+            if version is None:  # the unit, promise or kommun is gone
+                return 404, _TEXT, _NOT_FOUND
+            prepared = await self._prepared_for(target, version, now)
+            if prepared is None:
+                return 404, _TEXT, _NOT_FOUND
+            prepared.stamp, prepared.day = stamp, day
         if_none_match = if_modified_since = accept_encoding = None
         for name, value in scope["headers"]:
             if name == b"if-none-match":
@@ -347,9 +378,6 @@ class FeedEndpoint:
                 if_modified_since = value
             elif name == b"accept-encoding":
                 accept_encoding = value
-        prepared = await self._prepared_for(target, version, now)
-        if prepared is None:
-            return 404, _TEXT, _NOT_FOUND
         gz = accept_encoding is not None and _wants_gzip(accept_encoding)
         if if_none_match is not None:
             if _etag_matches(if_none_match, prepared):
