@@ -452,7 +452,7 @@ def _evaluate(
             activity=activity, entity=entity, span=span, today=today, state=state, required=required,
             done=count, available=available, gone=available if over else 0, left=0 if over else available,
             last_feasible_day=None if over or required == 0 else days.nth_back(end, required, floor=start),
-            planned_left=() if over else tuple(sorted(d for d in planned if start <= d <= end)),
+            planned_left=() if over else _within(planned, start, end),
             share=share, average=average, school_bound=school is not None, reasons=reasons_, problem=problem,
         )  # fmt: skip
     yesterday = today - dt.timedelta(days=1)
@@ -547,13 +547,29 @@ def _running_state(
 
 
 def _lov_weekdays(school: SchoolCalendar, start: dt.date, end: dt.date) -> int:
-    """Weekdays from ``start`` to ``end`` that are lov, lovdag or studiedag (bounded by the span)."""
-    out = 0
-    for ordinal in range(start.toordinal(), end.toordinal() + 1):
+    """Weekdays from ``start`` to ``end`` that are lov, lovdag or studiedag."""
+    return _lov_days(school).count(start, end)
+
+
+@functools.lru_cache(maxsize=1024)
+def _lov_days(school: SchoolCalendar) -> DaySet:
+    """Every weekday ``school`` calls lov, lovdag or studiedag: ``is_lov`` is False outside
+    its first..last day and its explicit breaks, so that range holds them all."""
+    first = min([school.first_day, *(b.start for b in school.breaks)])
+    last = max([school.last_day, *(b.end for b in school.breaks)])
+    out: list[int] = []
+    for ordinal in range(first.toordinal(), last.toordinal() + 1):  # bounded by the calendar
         day = dt.date.fromordinal(ordinal)
         if day.weekday() < _SATURDAY and school.is_lov(day):
-            out += 1
-    return out
+            out.append(ordinal)
+    return DaySet(tuple(out))
+
+
+def _within(days: Iterable[dt.date], start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
+    """``days`` from ``start`` to ``end`` (inclusive), sorted."""
+    out = [d for d in days if start <= d <= end]
+    out.sort()
+    return tuple(out)
 
 
 def _times(n: int) -> str:
@@ -604,6 +620,8 @@ def evaluate(
             raise RuleValueError(f"activity {activity.key!r} is in the plan but not in the inputs")
         days = DaySet.for_activity(item, plan.window, work=work, school=school)
         lov_school = school if item.school_bound else None
+        school_bound = lov_school is not None
+        settled = _Settled(days, today)
         by_entity: dict[str, list[PeriodPlan]] = {}
         for period in activity.periods:
             by_entity.setdefault(period.entity, []).append(period)
@@ -619,6 +637,10 @@ def evaluate(
                 continue
             for period in periods:
                 wanted = planned.get((activity.key, entity, period.span.key), ()) if planned is not None else None
+                span = period.span
+                if today > span.end or today < span.start:  # most periods are over or still to come
+                    statuses.append(settled.status(period, done=done, planned=wanted, school_bound=school_bound))
+                    continue
                 statuses.append(
                     evaluate_period(
                         period, done=done, today=today, days=days, planned=wanted, school=lov_school,
@@ -627,6 +649,64 @@ def evaluate(
                 )  # fmt: skip
     statuses.sort(key=QuotaStatus.sort_key)
     return QuotaReport(today=today, statuses=tuple(statuses), untracked=tuple(untracked))
+
+
+class _Settled:
+    """``_evaluate`` for the periods of one activity that are over or still to come, with
+    what the entities share (available days, last feasible day) worked out once a span.
+
+    The same numbers, state and reasons as ``_evaluate``'s first branch; the bulk of a
+    national evaluation goes through here (tests compare it with ``evaluate_period``).
+    """
+
+    __slots__ = ("_available", "_days", "_last", "_today")
+
+    def __init__(self, days: DaySet, today: dt.date) -> None:
+        self._days = days
+        self._today = today
+        self._available: dict[tuple[dt.date, dt.date], int] = {}
+        self._last: dict[tuple[dt.date, dt.date, int], dt.date | None] = {}
+
+    def status(
+        self, period: PeriodPlan, *, done: DaySet, planned: Iterable[dt.date] | None, school_bound: bool
+    ) -> QuotaStatus:
+        span, today, required = period.span, self._today, period.required
+        start, end = span.start, span.end
+        available = self._available.get((start, end))
+        if available is None:
+            available = self._available[(start, end)] = self._days.count(start, end)
+        reasons: tuple[str, ...] = ()
+        last_feasible = None
+        if today > end:
+            count = done.count(start, end) if done.ordinals else 0
+            if count >= required:
+                state = QuotaState.FULFILLED
+                if required == 0:
+                    reasons = ("inget krävs i perioden (inga möjliga dagar)" if available == 0 else "inget krävs",)
+            else:
+                state = QuotaState.MISSED
+                reasons = (f"perioden slutade {date_sv(end)} med {count} av {required}",)
+            planned_left: tuple[dt.date, ...] = ()
+        else:
+            count = 0  # nothing done after today counts
+            state = QuotaState.UPCOMING
+            if required:
+                key = (start, end, required)
+                if key in self._last:
+                    last_feasible = self._last[key]
+                else:
+                    last_feasible = self._last[key] = self._days.nth_back(end, required, floor=start)
+            if planned is None:
+                planned = [o.day for o in period.occurrences]
+            planned_left = _within(planned, start, end) if planned else ()
+        over = state is not QuotaState.UPCOMING
+        return QuotaStatus(
+            activity=period.activity, entity=period.entity, span=span, today=today, state=state, required=required,
+            done=count, available=available, gone=available if over else 0, left=0 if over else available,
+            last_feasible_day=last_feasible, planned_left=planned_left, share=period.share, average=period.average,
+            school_bound=school_bound, reasons=reasons,
+            problem=period.problem.message_sv if period.problem is not None else None,
+        )  # fmt: skip
 
 
 def _evaluate_average(

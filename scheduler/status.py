@@ -392,43 +392,44 @@ def read_inputs(
         with_partner = set(partners)
         activities = [a for a in activities if a.unit_id in wanted_units or a.id in with_partner]
 
-    activity_ids = {a.id for a in activities}
     done: dict[int, dict[tuple[str, str], list[dt.date]]] = defaultdict(lambda: defaultdict(list))
     planned: dict[int, dict[tuple[str, str, str], list[dt.date]]] = defaultdict(lambda: defaultdict(list))
-    by_activity = {a.id: a for a in activities}
-    entity_keys = {e.id: e.key for e in entities}
+    # ORM attribute reads cost: read each activity's promise and key once
+    by_activity = {a.id: (a.promise_id, a.key) for a in activities}
+    entity_keys: dict[int | None, str] = {e.id: e.key for e in entities}
+    entity_keys[None] = ""
 
-    rows = session.exec(
-        scoped(
-            select(Completion.activity_id, Completion.entity_id, Completion.done_on)
-            .join(Activity, col(Completion.activity_id) == col(Activity.id))
-            .where(col(Completion.undone_at).is_(None)),
-            Activity.promise_id,
+    def of_activities(statement: Any, column: Any) -> Any:
+        # one promise: its activities' ids (an index look-up); all: every row, no join
+        return statement.where(col(column).in_(list(by_activity))) if one is not None else statement
+
+    rows = session.execute(
+        of_activities(
+            select(Completion.activity_id, Completion.entity_id, Completion.done_on).where(
+                col(Completion.undone_at).is_(None)
+            ),
+            Completion.activity_id,
         )
     )
     for activity_id, entity_id, done_on in rows:
-        if activity_id in activity_ids:
-            activity = by_activity[activity_id]
-            entity = entity_keys.get(entity_id, "") if entity_id is not None else ""
-            done[activity.promise_id][(activity.key, entity)].append(done_on)
+        found = by_activity.get(activity_id)
+        if found is not None:
+            done[found[0]][(found[1], entity_keys.get(entity_id, ""))].append(done_on)
 
-    rows = session.exec(
-        scoped(
-            select(Occurrence.activity_id, Occurrence.entity_id, Occurrence.period_key, Occurrence.day)
-            .join(Activity, col(Occurrence.activity_id) == col(Activity.id))
-            .where(
+    rows = session.execute(
+        of_activities(
+            select(Occurrence.activity_id, Occurrence.entity_id, Occurrence.period_key, Occurrence.day).where(
                 col(Occurrence.day) >= today,
                 col(Occurrence.slot) >= 0,
                 col(Occurrence.status).in_([OccurrenceStatus.PLANNED, OccurrenceStatus.MOVED]),
             ),
-            Activity.promise_id,
+            Occurrence.activity_id,
         )
     )
     for activity_id, entity_id, period_key, day in rows:
-        if activity_id in activity_ids:
-            activity = by_activity[activity_id]
-            entity = entity_keys.get(entity_id, "") if entity_id is not None else ""
-            planned[activity.promise_id][(activity.key, entity, period_key)].append(day)
+        found = by_activity.get(activity_id)
+        if found is not None:
+            planned[found[0]][(found[1], entity_keys.get(entity_id, ""), period_key)].append(day)
 
     activities_of: dict[int, list[Activity]] = defaultdict(list)
     for activity in activities:
@@ -440,6 +441,11 @@ def read_inputs(
         today=today, promises=promises, units=units, activities_of=activities_of, entities_of=entities_of,
         done=done, planned=planned,
     )  # fmt: skip
+
+
+def _item_order(item: QuotaItem) -> tuple[object, ...]:
+    rank, end, activity, entity, period = item.status.sort_key()
+    return (rank, end, item.promise, activity, entity, period)
 
 
 def evaluate_inputs(inputs: StatusInputs, *, thresholds: QuotaThresholds = DEFAULT_THRESHOLDS) -> StatusReport:
@@ -498,5 +504,5 @@ def evaluate_inputs(inputs: StatusInputs, *, thresholds: QuotaThresholds = DEFAU
                     untracked=skipped,
                 )
             )
-    items.sort(key=lambda i: (*i.status.sort_key()[:2], i.promise, *i.status.sort_key()[2:]))
+    items.sort(key=_item_order)
     return StatusReport(today=today, items=tuple(items), untracked=tuple(untracked), notes=tuple(notes))
