@@ -443,13 +443,14 @@ def _dedupe(names: list[str]) -> list[str]:
 
 def _split_trailing_responsible(text: str) -> tuple[str, list[str]]:
     """Lift "/ Polisen", "(Kommunen och polisen)" or "Ansvarig: X" off the text."""
-    for rx in (_TRAILING_SLASH, _TRAILING_PAREN):
-        m = rx.search(text)
+    # each marker has a character it cannot match without: most sentences have none of them
+    for rx, needed in ((_TRAILING_SLASH, "/"), (_TRAILING_PAREN, ")")):
+        m = rx.search(text) if needed in text else None
         if m:
             names = _party_list(m.group(1))
             if names:
                 return text[: m.start()].rstrip(" ./"), names
-    m = _ANSVARIG.search(text)
+    m = _ANSVARIG.search(text) if ":" in text else None
     if m:
         names = _party_list(m.group(1))
         if names:
@@ -1063,7 +1064,7 @@ _RSEP = r"[ ]?(?:-|–|/)[ ]?|[ ]+(?:till|a|eller)[ ]+"
 _RX_MIN_MAX = _Anchored(
     _w(rf"(?:{_QMIN}){_SP}(?P<a>{_NUM}){_SP}(?:och|men|,){_SP}(?:{_QMAX}){_SP}(?P<b>{_NUM})"), _first_words(_QMIN)
 )
-_RX_BETWEEN = _g(_w(rf"mellan{_SP}(?P<a>{_NUM}){_SP}och{_SP}(?P<b>{_NUM})"))
+_RX_BETWEEN = _Anchored(_w(rf"mellan{_SP}(?P<a>{_NUM}){_SP}och{_SP}(?P<b>{_NUM})"), {"mellan"})
 _RX_COUNT = _Anchored(
     _w(rf"(?:(?P<q>{_QMIN}|{_QMAX}|{_QAPPROX}){_SP})?(?P<a>{_NUM})(?:(?:{_RSEP})(?P<b>{_NUM}))?"),
     _first_words(f"{_QMIN}|{_QMAX}|{_QAPPROX}") | NUMBER_WORDS,
@@ -1083,11 +1084,6 @@ _PERSON_NOUNS = {
 _ARTICLES = {"en", "ett"}
 _CLAUSE_STOP = _c(r"[.;:!?]")
 
-for _rx, _hints in (
-    (_RX_BETWEEN, ("mellan",)),
-):
-    _rx.hints = _hints
-
 @dataclass(slots=True)
 class _CountHit:
     quota: Quota
@@ -1098,7 +1094,17 @@ _FOLLOW_TOKEN = _c(r"[\w](?:[\w/-]*[\w])?|[^\w\s]")
 _FOLLOW_TOKEN_ASCII = _ascii_twin(_FOLLOW_TOKEN)
 
 
+_FOLLOW_4 = "".join(rf"(?:\s*({_FOLLOW_TOKEN.pattern})" for _ in range(4)) + ")?" * 4
+#: up to four tokens in one match: between two tokens there are only spaces (\s), as every other
+#: character starts a token, so this takes the tokens `_FOLLOW_TOKEN.finditer` would find, in order
+_FOLLOW_TOKENS_4 = _c(_FOLLOW_4)
+_FOLLOW_TOKENS_4_ASCII = _ascii_twin(_FOLLOW_TOKENS_4)
+
+
 def _following_words(s: str, pos: int, n: int) -> list[str]:
+    if n == 4:
+        m = (_FOLLOW_TOKENS_4_ASCII if s.isascii() else _FOLLOW_TOKENS_4).match(s, pos, pos + 120)
+        return [t for t in m.groups() if t is not None]  # type: ignore[union-attr]
     out = []
     for m in (_FOLLOW_TOKEN_ASCII if s.isascii() else _FOLLOW_TOKEN).finditer(s, pos, pos + 120):
         out.append(m.group(0))
@@ -1107,13 +1113,17 @@ def _following_words(s: str, pos: int, n: int) -> list[str]:
     return out
 
 
-_LAST_WORD = _c(r"([\w][\w-]*)\W*$")
+#: `_preceding_word` reads the text backwards: the last word (``[\w][\w-]*`` followed by only
+#: non-word characters) is, reversed, the first run of word characters and hyphens that ends
+#: in a word character after the fewest characters skipped (the lazy ``\W*?``: a hyphen right
+#: after the word belongs to it, as the greedy forward ``[\w-]*`` takes it)
+_LAST_WORD_REVERSED = _c(r"\W*?([\w-]*\w)")
 _QMIN_RX, _QMAX_RX = _c(_QMIN), _c(_QMAX)
 
 
 def _preceding_word(s: str, pos: int) -> str:
-    m = _LAST_WORD.search(s[max(0, pos - 40): pos])
-    return m.group(1) if m else ""
+    m = _LAST_WORD_REVERSED.match(s[max(0, pos - 40): pos][::-1])
+    return m.group(1)[::-1] if m else ""
 
 
 def _count_noun(words: list[str]) -> tuple[str, str | None]:
@@ -1171,7 +1181,7 @@ def _extract_count(w: _Work, *, has_period: bool, freq_period: bool) -> _CountHi
             kind, _ = _count_noun(_following_words(s, m.end(), 4))
             w.blank(m)
             return _CountHit(Quota(min=a, max=b, measure=_measure(kind)), strong=True)
-    m = _RX_BETWEEN.search(s)
+    m = _RX_BETWEEN.search(s, w.starts)
     if m:
         a, b = number_value(m.group("a")), number_value(m.group("b"))
         kind, _ = _count_noun(_following_words(s, m.end(), 4))
