@@ -106,8 +106,9 @@ def prepare_demo(
         today = promises[-1].valid_from if promises else now.astimezone(ZoneInfo(DEFAULT_TZ)).date()
     password = secrets.token_urlsafe(12)
     with session_scope(engine) as session:
+        # An address, so the reminder job's escalations (missed and critical quotas) land in the outbox too.
         add_user(session, username=DEMO_USERNAME, name="Demo Samordnare", password=password, now=now, admin=True,
-                 actor="lofte serve --demo")  # fmt: skip
+                 email="samordnare@example.se", actor="lofte serve --demo")  # fmt: skip
     add_demo_history(engine, today=today, now=now)
     return Demo(engine=engine, path=path, today=today, loaded=loaded, feeds=feeds, password=password)
 
