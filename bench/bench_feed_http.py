@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -43,10 +42,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bench.national import generate
-from scheduler.db import FeedScope, FeedToken, make_engine, session_scope, upgrade
+from scheduler.db import Activity, FeedScope, FeedToken, Promise, make_engine, session_scope, upgrade
 from scheduler.feeds import ensure_feeds
 from scheduler.loader import load_file
 
@@ -157,13 +156,15 @@ def _best_and_median(rows: list[dict[str, float]]) -> dict[str, object]:
 
 
 def _fresh_after_change(db: Path, kommun: str, url: str, etag: str) -> bool:
-    """Another connection renames a unit of ``kommun``: the next request must see it."""
-    with contextlib.closing(sqlite3.connect(db, timeout=10)) as other, other:
-        other.execute(
-            "UPDATE unit SET name = name || ' (ny)' WHERE id = (SELECT min(unit.id) FROM unit"
-            " JOIN promise ON promise.id = unit.promise_id WHERE promise.kommun = ?)",
-            (kommun,),
-        )
+    """Another instance (its own engine) renames the activities of ``kommun``: the next request must see it."""
+    other = make_engine(sa.URL.create("sqlite+pysqlite", database=str(db)))
+    try:
+        with session_scope(other) as session:
+            promises = select(Promise.id).where(Promise.kommun == kommun)
+            for activity in session.exec(select(Activity).where(col(Activity.promise_id).in_(promises))):
+                activity.title += " (ny)"
+    finally:
+        other.dispose()
     status, new_etag, _ = _status(url, {"If-None-Match": etag})
     return status == 200 and new_etag not in ("", etag)
 
