@@ -10,6 +10,7 @@
 4. Plan the whole validity with the rows people fixed (done, moved by hand) pinned,
    and upsert the occurrences by natural key (``store.upsert_occurrences``): UIDs stay,
    SEQUENCE rises only on what visibly changed, dropped occurrences are cancelled.
+   Store what quota evaluation reads of the plan (``scheduler.status.store_plan``).
 5. Record an audit event and commit. Any failure rolls everything back.
 """
 
@@ -37,6 +38,7 @@ from scheduler.db import (
 )
 from scheduler.planning import plan_spec
 from scheduler.promise_file import PromiseSpec, load_promise_file
+from scheduler.status import store_plan
 from scheduler.store import content_hash, record_event, touch_occurrences, update_fields, upsert_occurrences
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ __all__ = ["PLANNING_VERSION", "LoadResult", "load_file", "load_spec", "promise_
 
 #: Raised whenever the planner or the parser changes what a file plans to, so that a
 #: reload of an unchanged file re-plans instead of being skipped.
-PLANNING_VERSION = "2026-11-23.2"  # .2: the school calendar is stored (migration 0003)
+PLANNING_VERSION = "2026-11-23.3"  # .2: the school calendar is stored (0003); .3: the plan too (0006)
 
 
 @dataclass(slots=True)
@@ -139,6 +141,7 @@ def load_spec(
     for activity in touched:  # what calendars show of the activity changed: clients must re-read
         result.occurrences_updated += len(touch_occurrences(session, activity, now=now, already=bumped))
 
+    store_plan(session, promise)  # what quota evaluation reads, so it need not plan again
     promise.content_hash = file_hash
     record_event(
         session,

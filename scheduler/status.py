@@ -19,6 +19,18 @@ completions, nor on ``today``), so plans are kept in a small in-process LRU cach
 keyed by everything the planner reads (``PLAN_CACHE_SIZE`` promises). A long-running
 process (the web app, the scheduler) re-plans a promise only when it was reloaded.
 
+Stored plans
+------------
+``lofte load`` also stores what evaluation needs of the plan (``store_plan``, table
+``promise_plan``, migration 0006), in the load's transaction: per activity its spans,
+and per entity and span the required count, share, available days and problem.
+``plan_key`` (SHA-256 over the rows the planner reads, ``PLANNING_VERSION`` and the
+body's format) says what it was made from; evaluation of a whole promise (no ``unit``
+filter) uses a stored plan whose key matches the rows it read, so a fresh process
+(``lofte status``, ``lofte remind``) does not plan at all. A missing or stale row (a
+promise loaded before 0006, rows changed by other means, a new planner) is planned as
+before. The stored plan gives the same statuses as planning does (tested).
+
 The report lists every evaluated quota (past, running and coming periods), warnings
 first (i fara, missad, efter), then the rest; ``StatusReport.relevant()`` narrows it
 to what a person acts on now (the running period of each quota, and periods missed in
@@ -32,11 +44,13 @@ from its län (as a promise file without one is) and the report says so in ``not
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Engine
@@ -44,11 +58,24 @@ from sqlmodel import Session, col, select
 
 from rules.errors import CalendarFileError, RuleError
 from rules.holidays_se import WorkCalendar
-from rules.model import Rule, Window
-from rules.planner import ActivityPlanInput, Plan, plan
+from rules.model import Kind, Rule, Window
+from rules.model import Unit as PeriodUnit
+from rules.periods import PeriodSpan
+from rules.planner import (
+    ActivityPlan,
+    ActivityPlanInput,
+    PeriodPlan,
+    Plan,
+    PlanProblem,
+    ProblemCode,
+    Unscheduled,
+    UnscheduledReason,
+    plan,
+)
 from rules.quota import DEFAULT_THRESHOLDS, QuotaState, QuotaStatus, QuotaThresholds, Untracked, evaluate, summary_sv
-from rules.school import SchoolCalendar, estimated_school_calendar, parse_school_calendar
+from rules.school import SchoolCalendar, Term, estimated_school_calendar, parse_school_calendar
 from scheduler.db import Activity, ActivityPartner, Completion, Entity, Occurrence, OccurrenceStatus, Promise, Unit
+from scheduler.db.models import PromisePlan
 
 __all__ = [
     "MISSED_LOOKBACK_DAYS",
@@ -62,7 +89,9 @@ __all__ = [
     "evaluate_inputs",
     "evaluate_promises",
     "plan_inputs_from_rows",
+    "plan_key",
     "read_inputs",
+    "store_plan",
 ]
 
 #: ``StatusReport.relevant()`` keeps missed periods that ended at most this many days ago.
@@ -234,7 +263,7 @@ class _Planned:
     notes: tuple[str, ...]
 
 
-_CACHE: OrderedDict[tuple[Any, ...], _Planned] = OrderedDict()
+_CACHE: OrderedDict[str, _Planned] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
@@ -265,27 +294,62 @@ def _school_calendar(promise: Promise) -> tuple[SchoolCalendar | None, tuple[str
     return estimated, (note,)
 
 
-def _planned(promise: Promise, activities: list[Activity], entities: list[Entity]) -> _Planned:
-    key = (
-        promise.id,
-        promise.valid_from,
-        promise.valid_until,
-        promise.tz,
-        promise.kommun,
-        promise.lan,
-        promise.school_calendar,
-        tuple(
-            (a.key, json.dumps(a.rule, sort_keys=True), json.dumps(a.preferences, sort_keys=True), a.tracked,
-             a.entity_kind)
-            for a in activities
-        ),
-        tuple((e.id, e.kind, e.key) for e in entities),
+#: The format of ``PromisePlan.body``; part of ``plan_key``, so a new format re-plans.
+_BODY_FORMAT = 1
+
+
+def plan_key(promise: Promise, activities: Iterable[Activity], entities: Iterable[Entity]) -> str:
+    """SHA-256 (hex) of everything the plan of ``activities`` is made from: the promise's
+    validity, zone, kommun, län and school calendar, each activity's rule and preferences
+    (in the given order), the entities (by id) and ``scheduler.loader.PLANNING_VERSION``."""
+    from scheduler.loader import PLANNING_VERSION  # noqa: PLC0415 - the loader imports this module
+
+    text = json.dumps(
+        [
+            PLANNING_VERSION, _BODY_FORMAT, promise.id, promise.valid_from.isoformat(),
+            promise.valid_until.isoformat(), promise.tz, promise.kommun, promise.lan, promise.school_calendar,
+            [[a.key, a.rule, a.preferences, a.tracked, a.entity_kind] for a in activities],
+            sorted([e.id or 0, e.kind, e.key] for e in entities),
+        ],
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
     )  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cached(key: str) -> _Planned | None:
     with _CACHE_LOCK:
         found = _CACHE.get(key)
         if found is not None:
             _CACHE.move_to_end(key)
-            return found
+        return found
+
+
+def _planned(
+    promise: Promise,
+    activities: list[Activity],
+    entities: list[Entity],
+    *,
+    key: str | None = None,
+    stored: str | None = None,
+) -> _Planned:
+    """The plan of ``activities`` (cached): from ``stored`` (a ``PromisePlan.body`` made
+    for ``key``, which the caller checked) when given, else planned here."""
+    if key is None:
+        key = plan_key(promise, activities, entities)
+    found = _cached(key)
+    if found is not None:
+        return found
+    result = _make_planned(promise, activities, entities, stored=stored)
+    with _CACHE_LOCK:
+        _CACHE[key] = result
+        while len(_CACHE) > PLAN_CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return result
+
+
+def _make_planned(
+    promise: Promise, activities: list[Activity], entities: list[Entity], *, stored: str | None = None
+) -> _Planned:
     school, notes = _school_calendar(promise)
     work = school.work if school is not None else WorkCalendar()
     inputs: list[ActivityPlanInput] = []
@@ -296,18 +360,133 @@ def _planned(promise: Promise, activities: list[Activity], entities: list[Entity
         except (RuleError, ValueError, TypeError) as exc:
             bad.append(f"{promise.slug}: aktiviteten {activity.key} kan inte utvärderas: {exc}")
     window = Window(start=promise.valid_from, end=promise.valid_until)
-    result = _Planned(
-        plan=plan(inputs, window=window, work=work, school=school),
-        inputs=tuple(inputs),
-        work=work,
-        school=school,
-        notes=(*notes, *bad),
+    made = _decode_plan(stored) if stored is not None else plan(inputs, window=window, work=work, school=school)
+    return _Planned(plan=made, inputs=tuple(inputs), work=work, school=school, notes=(*notes, *bad))
+
+
+# -- stored plans ------------------------------------------------------------------------------------
+def store_plan(session: Session, promise: Promise) -> PromisePlan:
+    """Plan ``promise`` from its stored rows as evaluation would, and store what evaluation
+    needs (``PromisePlan``) in the caller's transaction (flushes, never commits)."""
+    activities = list(
+        session.exec(
+            select(Activity)
+            .where(Activity.promise_id == promise.id, col(Activity.retired_at).is_(None))
+            .order_by(col(Activity.id))
+        )
     )
-    with _CACHE_LOCK:
-        _CACHE[key] = result
-        while len(_CACHE) > PLAN_CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return result
+    entities = list(
+        session.exec(select(Entity).where(Entity.promise_id == promise.id, col(Entity.retired_at).is_(None)))
+    )
+    made = _make_planned(promise, activities, entities)
+    key, body = plan_key(promise, activities, entities), _encode_plan(made.plan)
+    row = session.exec(select(PromisePlan).where(PromisePlan.promise_id == promise.id)).one_or_none()
+    if row is None:
+        assert promise.id is not None  # noqa: S101 - the loader flushed the promise
+        row = PromisePlan(promise_id=promise.id, plan_key=key, body=body)
+        session.add(row)
+    elif row.plan_key != key or row.body != body:
+        row.plan_key, row.body = key, body
+    session.flush()
+    return row
+
+
+def _problem_json(problem: PlanProblem | None) -> list[Any] | None:
+    if problem is None:
+        return None
+    return [problem.code.value, problem.activity, problem.entity, problem.period_key, problem.message_sv]
+
+
+def _problem(data: list[Any] | None) -> PlanProblem | None:
+    if data is None:
+        return None
+    code, activity, entity, period_key, message = data
+    return PlanProblem(
+        code=ProblemCode(code), activity=activity, entity=entity, period_key=period_key, message_sv=message
+    )
+
+
+def _span_json(s: PeriodSpan) -> list[Any]:
+    terms = [[t.kind.value, t.start.toordinal(), t.end.toordinal(), t.estimated] for t in s.terms]
+    return [
+        s.key, s.label, s.unit.value, s.index, s.start.toordinal(), s.end.toordinal(), s.full_start.toordinal(),
+        s.full_end.toordinal(), terms,
+    ]  # fmt: skip
+
+
+def _encode_plan(made: Plan) -> str:
+    """The parts of ``made`` that ``rules.quota.evaluate`` reads, as compact JSON: per
+    activity its spans once and per entity × span ``[span, entity, share, required,
+    available, last feasible day, average, problem]`` (dates as ordinals). Occurrences
+    are left out: evaluation takes the planned days from the occurrence rows."""
+    activities: list[dict[str, Any]] = []
+    for activity in made.activities:
+        spans: dict[PeriodSpan, int] = {}
+        periods: list[list[Any]] = []
+        for p in activity.periods:
+            index = spans.setdefault(p.span, len(spans))
+            periods.append([
+                index, p.entity, str(p.share), p.required, p.available,
+                p.last_feasible_day.toordinal() if p.last_feasible_day else None, p.average, _problem_json(p.problem),
+            ])  # fmt: skip
+        activities.append(
+            {
+                "key": activity.key,
+                "unscheduled": [activity.unscheduled.kind.value, activity.unscheduled.reason.value]
+                if activity.unscheduled is not None
+                else None,
+                "problems": [_problem_json(x) for x in activity.problems],
+                "spans": [_span_json(s) for s in spans],
+                "periods": periods,
+            }
+        )
+    body = {"window": [made.window.start.toordinal(), made.window.end.toordinal()], "activities": activities}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode_plan(text: str) -> Plan:
+    """The plan ``_encode_plan`` wrote, without occurrences."""
+    body = json.loads(text)
+    day = dt.date.fromordinal
+    shares: dict[str, Fraction] = {}
+    activities: list[ActivityPlan] = []
+    unscheduled: list[Unscheduled] = []
+    problems: list[PlanProblem] = []
+    for a in body["activities"]:
+        key = a["key"]
+        spans = [
+            PeriodSpan(
+                key=k, label=label, unit=PeriodUnit(unit), index=index, start=day(start), end=day(end),
+                full_start=day(full_start), full_end=day(full_end),
+                terms=tuple(Term(kind=t[0], start=day(t[1]), end=day(t[2]), estimated=t[3]) for t in terms),
+            )
+            for k, label, unit, index, start, end, full_start, full_end, terms in a["spans"]
+        ]  # fmt: skip
+        periods = []
+        for index, entity, share, required, available, last, average, problem in a["periods"]:
+            fraction = shares.get(share)
+            if fraction is None:
+                fraction = shares[share] = Fraction(share)
+            periods.append(
+                PeriodPlan(
+                    activity=key, entity=entity, span=spans[index], share=fraction, required=required,
+                    available=available, occurrences=(), last_feasible_day=day(last) if last is not None else None,
+                    average=average, problem=_problem(problem),
+                )
+            )  # fmt: skip
+        skipped = None
+        if a["unscheduled"] is not None:
+            kind, reason = a["unscheduled"]
+            skipped = Unscheduled(activity=key, kind=Kind(kind), reason=UnscheduledReason(reason))
+            unscheduled.append(skipped)
+        own = tuple(p for p in (_problem(x) for x in a["problems"]) if p is not None)
+        problems.extend(own)
+        activities.append(ActivityPlan(key=key, periods=tuple(periods), unscheduled=skipped, problems=own))
+    window = Window(start=day(body["window"][0]), end=day(body["window"][1]))
+    return Plan(
+        window=window, activities=tuple(activities), occurrences=(), problems=tuple(problems),
+        unscheduled=tuple(unscheduled),
+    )  # fmt: skip
 
 
 # -- the entry point --------------------------------------------------------------------------------------
@@ -354,6 +533,10 @@ class StatusInputs:
     entities_of: dict[int, list[Entity]]
     done: dict[int, dict[tuple[str, str], list[dt.date]]]
     planned: dict[int, dict[tuple[str, str, str], list[dt.date]]]
+    #: ``plan_key`` of each promise's activities (every one of them: no ``unit`` filter)
+    plan_keys: dict[int, str] = field(default_factory=dict)
+    #: the stored plans whose key matches, for promises whose plan is not cached
+    stored_plans: dict[int, str] = field(default_factory=dict)
 
 
 def read_inputs(
@@ -437,9 +620,24 @@ def read_inputs(
     entities_of: dict[int, list[Entity]] = defaultdict(list)
     for entity in entities:
         entities_of[entity.promise_id].append(entity)
+    plan_keys: dict[int, str] = {}
+    stored: dict[int, str] = {}
+    if unit is None:  # every activity of each promise: its stored plan applies
+        for row in promises:
+            assert row.id is not None  # noqa: S101 - rows read from the database have ids
+            if activities_of.get(row.id):
+                plan_keys[row.id] = plan_key(row, activities_of[row.id], entities_of.get(row.id, []))
+        missing = [pid for pid, key in plan_keys.items() if _cached(key) is None]
+        if missing:
+            found = session.execute(
+                select(PromisePlan.promise_id, PromisePlan.plan_key, PromisePlan.body).where(
+                    col(PromisePlan.promise_id).in_(missing)
+                )
+            )
+            stored = {pid: body for pid, key, body in found if plan_keys.get(pid) == key}
     return StatusInputs(
         today=today, promises=promises, units=units, activities_of=activities_of, entities_of=entities_of,
-        done=done, planned=planned,
+        done=done, planned=planned, plan_keys=plan_keys, stored_plans=stored,
     )  # fmt: skip
 
 
@@ -460,7 +658,10 @@ def evaluate_inputs(inputs: StatusInputs, *, thresholds: QuotaThresholds = DEFAU
         mine = activities_of.get(row.id, [])
         if not mine:
             continue
-        planned_promise = _planned(row, mine, entities_of.get(row.id, []))
+        planned_promise = _planned(
+            row, mine, entities_of.get(row.id, []), key=inputs.plan_keys.get(row.id),
+            stored=inputs.stored_plans.get(row.id),
+        )  # fmt: skip
         notes.extend(planned_promise.notes)
         report = evaluate(
             planned_promise.plan,

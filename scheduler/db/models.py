@@ -68,6 +68,7 @@ __all__ = [
     "Occurrence",
     "OccurrenceStatus",
     "Promise",
+    "PromisePlan",
     "Unit",
     "User",
     "UserKommun",
@@ -558,6 +559,27 @@ class UserKommun(SQLModel, table=True):
     user_id: int = _fk("app_user.id", "CASCADE", index=True)
     kommun: str = _text(100)
     created_at: dt.datetime = _created()
+
+
+# -- derived data -------------------------------------------------------------------------------
+class PromisePlan(SQLModel, table=True):
+    """What quota evaluation needs of a promise's plan (periods, required counts), stored
+    by ``lofte load`` in the load's transaction so ``lofte status`` never re-plans.
+
+    ``plan_key``: SHA-256 of everything the plan is made from (the rows and
+    ``PLANNING_VERSION``); a row whose key no longer matches is ignored and the plan is
+    made again. ``body``: compact JSON, see ``scheduler.status`` ("Stored plans").
+    Derived data: deleting it loses nothing.
+    """
+
+    __tablename__: ClassVar[str] = "promise_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    promise_id: int = Field(foreign_key="promise.id", ondelete="CASCADE", nullable=False, unique=True)
+    plan_key: str = _text(64)
+    body: str = _text()
+    created_at: dt.datetime = _created()
+    updated_at: dt.datetime = _updated()
 
 
 # -- naive datetimes are refused where they are assigned ----------------------------------------------

@@ -1,0 +1,143 @@
+"""Stored plans (``promise_plan``) on SQLite and PostgreSQL: the loader writes them, evaluation
+reads them instead of planning, and the statuses equal those of planning from the rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+import scheduler.status as status_module
+from bench.national import generate
+from scheduler.db import Activity, Completion, Occurrence, Promise
+from scheduler.db.models import PromisePlan
+from scheduler.loader import load_file
+from scheduler.status import StatusReport, clear_plan_cache, evaluate_promises, plan_key
+from tests.conftest import EXAMPLES
+
+NOW = dt.datetime(2019, 1, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def loaded(engine: Engine, tmp_path: Path) -> Engine:
+    """The three examples and two generated kommuner, with a random completion history."""
+    clear_plan_cache()
+    for path in [*sorted(EXAMPLES.glob("*.yaml")), *generate(tmp_path, kommuner=2, seed=5)]:
+        load_file(engine, path, now=NOW)
+    rng = random.Random(3)  # noqa: S311 - a reproducible history, not a secret
+    with Session(engine) as session:
+        rows = session.exec(select(Occurrence.activity_id, Occurrence.entity_id, Occurrence.day)).all()
+        stamp = NOW
+        values = [
+            {
+                "activity_id": a, "entity_id": e, "occurrence_id": None,
+                "done_on": d + dt.timedelta(days=rng.choice([0, 0, 2, -3])), "recorded_by": "test", "note": None,
+                "undone_at": None, "undone_by": None, "replaces_id": None, "created_at": stamp, "updated_at": stamp,
+            }
+            for a, e, d in rows
+            if rng.random() < 0.7
+        ]  # fmt: skip
+        session.connection().execute(sa.insert(Completion.__table__), values)  # type: ignore[attr-defined]
+        session.commit()
+    return engine
+
+
+def _evaluate(engine: Engine, today: dt.date, **kwargs: str) -> StatusReport:
+    clear_plan_cache()  # a fresh process: nothing cached
+    return evaluate_promises(engine, today=today, **kwargs)
+
+
+def _no_planning(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("planned although a stored plan matches")
+
+    monkeypatch.setattr(status_module, "plan", refuse)
+
+
+def test_the_loader_stores_a_plan_per_promise(loaded: Engine) -> None:
+    with Session(loaded) as session:
+        promises = session.exec(select(Promise)).all()
+        stored = {row.promise_id: row for row in session.exec(select(PromisePlan))}
+        assert len(stored) == len(promises) == 5
+        for promise in promises:
+            activities = session.exec(
+                select(Activity).where(Activity.promise_id == promise.id).order_by(col(Activity.id))
+            ).all()
+            entities = session.exec(select(status_module.Entity).where(status_module.Entity.promise_id == promise.id))
+            assert stored[promise.id].plan_key == plan_key(promise, activities, list(entities))
+
+
+def test_stored_plans_give_the_statuses_planning_gives(loaded: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    days = [
+        dt.date(2019, 1, 1),
+        dt.date(2019, 12, 17),
+        dt.date(2022, 4, 20),
+        dt.date(2022, 5, 30),
+        dt.date(2023, 12, 18),
+    ]
+    days += [dt.date(2024, 6, 13)]
+    with monkeypatch.context() as patch:
+        _no_planning(patch)
+        from_stored = {today: _evaluate(loaded, today) for today in days}
+        one = _evaluate(loaded, days[2], promise="orkelljunga-2022")
+    with Session(loaded) as session:
+        session.execute(sa.delete(PromisePlan))
+        session.commit()
+    states = set()
+    for today in days:
+        planned = _evaluate(loaded, today)
+        assert from_stored[today] == planned
+        assert len(planned.items) > 500
+        states |= {i.status.state.value for i in planned.items}
+    assert states == {"kommande", "i fas", "efter", "i fara", "missad", "uppfylld"}
+    assert one == _evaluate(loaded, days[2], promise="orkelljunga-2022")
+    # without stored plans the evaluation plans (the fallback is real)
+    with monkeypatch.context() as patch:
+        _no_planning(patch)
+        with pytest.raises(AssertionError, match="planned although"):
+            _evaluate(loaded, days[2])
+
+
+def test_a_stale_stored_plan_is_not_used(loaded: Engine) -> None:
+    """Rows changed without a reload (here: a rule edited in place) make the key differ."""
+    today = dt.date(2022, 4, 20)
+    before = _evaluate(loaded, today, promise="orkelljunga-2022")
+    with Session(loaded) as session:
+        activity = session.exec(select(Activity).where(Activity.key == "mobila-poliskontoret")).one()
+        rule = dict(activity.rule)
+        quota = rule["quota"]
+        rule["quota"] = {**quota, "min": quota["min"] + 1, "max": quota["max"] and quota["max"] + 1}
+        activity.rule = rule
+        session.commit()
+    after = _evaluate(loaded, today, promise="orkelljunga-2022")
+    assert after != before
+    assert max(i.status.required for i in after.items if i.status.activity == "mobila-poliskontoret") == 3
+    with Session(loaded) as session:
+        session.execute(sa.delete(PromisePlan))
+        session.commit()
+    assert _evaluate(loaded, today, promise="orkelljunga-2022") == after
+
+
+def test_unit_filter_equals_the_whole_report_narrowed(loaded: Engine) -> None:
+    today = dt.date(2023, 9, 1)
+    whole = _evaluate(loaded, today)
+    polisen = _evaluate(loaded, today, unit="polisen")
+    assert polisen.items
+    assert {i.status for i in polisen.items} <= {i.status for i in whole.items}
+
+
+def test_reloading_keeps_one_row_and_deleting_the_promise_removes_it(loaded: Engine) -> None:
+    with Session(loaded) as session:
+        promise = session.exec(select(Promise).where(Promise.slug == "astorp-2019")).one()
+        session.delete(promise)
+        session.commit()
+        assert session.exec(select(sa.func.count()).select_from(PromisePlan)).one() == 4
+    load_file(loaded, EXAMPLES / "astorp-2019.yaml", now=NOW)
+    load_file(loaded, EXAMPLES / "astorp-2019.yaml", now=NOW)
+    with Session(loaded) as session:
+        assert session.exec(select(sa.func.count()).select_from(PromisePlan)).one() == 5
