@@ -295,7 +295,7 @@ def _school_calendar(promise: Promise) -> tuple[SchoolCalendar | None, tuple[str
 
 
 #: The format of ``PromisePlan.body``; part of ``plan_key``, so a new format re-plans.
-_BODY_FORMAT = 1
+_BODY_FORMAT = 4
 
 
 def plan_key(promise: Promise, activities: Iterable[Activity], entities: Iterable[Entity]) -> str:
@@ -407,28 +407,38 @@ def _problem(data: list[Any] | None) -> PlanProblem | None:
 
 
 def _span_json(s: PeriodSpan) -> list[Any]:
-    terms = [[t.kind.value, t.start.toordinal(), t.end.toordinal(), t.estimated] for t in s.terms]
-    return [
-        s.key, s.label, s.unit.value, s.index, s.start.toordinal(), s.end.toordinal(), s.full_start.toordinal(),
-        s.full_end.toordinal(), terms,
-    ]  # fmt: skip
+    """``[key, label, unit, index, start, end]``, then ``full_start, full_end, terms`` when
+    the span is partial or has terms."""
+    out: list[Any] = [s.key, s.label, s.unit.value, s.index, s.start.toordinal(), s.end.toordinal()]
+    if s.partial or s.terms:
+        terms = [[t.kind.value, t.start.toordinal(), t.end.toordinal(), t.estimated] for t in s.terms]
+        out += [s.full_start.toordinal(), s.full_end.toordinal(), terms]
+    return out
 
 
 def _encode_plan(made: Plan) -> str:
-    """The parts of ``made`` that ``rules.quota.evaluate`` reads, as compact JSON: per
-    activity its spans once and per entity × span ``[span, entity, share, required,
-    available, last feasible day, average, problem]`` (dates as ordinals). Occurrences
-    are left out: evaluation takes the planned days from the occurrence rows."""
+    """The parts of ``made`` that ``rules.quota.evaluate`` reads, as compact JSON: the
+    spans once, per activity its entities once, and per entity × span ``[span, entity,
+    required, available]`` plus ``{"share", "average", "problem"}`` where they are not
+    1, false and none (dates as ordinals). Occurrences and the planner's last feasible
+    days are left out: evaluation takes the planned days from the occurrence rows and
+    works out the last feasible day itself."""
     activities: list[dict[str, Any]] = []
+    spans: dict[PeriodSpan, int] = {}
     for activity in made.activities:
-        spans: dict[PeriodSpan, int] = {}
+        entities: dict[str, int] = {}
         periods: list[list[Any]] = []
         for p in activity.periods:
-            index = spans.setdefault(p.span, len(spans))
-            periods.append([
-                index, p.entity, str(p.share), p.required, p.available,
-                p.last_feasible_day.toordinal() if p.last_feasible_day else None, p.average, _problem_json(p.problem),
-            ])  # fmt: skip
+            row: list[Any] = [spans.setdefault(p.span, len(spans)), entities.setdefault(p.entity, len(entities))]
+            row += [p.required, p.available]
+            extra: dict[str, Any] = {}
+            if p.share != 1:
+                extra["share"] = str(p.share)
+            if p.average:
+                extra["average"] = True
+            if p.problem is not None:
+                extra["problem"] = _problem_json(p.problem)
+            periods.append([*row, extra] if extra else row)
         activities.append(
             {
                 "key": activity.key,
@@ -436,42 +446,62 @@ def _encode_plan(made: Plan) -> str:
                 if activity.unscheduled is not None
                 else None,
                 "problems": [_problem_json(x) for x in activity.problems],
-                "spans": [_span_json(s) for s in spans],
+                "entities": list(entities),
                 "periods": periods,
             }
         )
-    body = {"window": [made.window.start.toordinal(), made.window.end.toordinal()], "activities": activities}
+    window = [made.window.start.toordinal(), made.window.end.toordinal()]
+    body = {"window": window, "spans": [_span_json(s) for s in spans], "activities": activities}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
+#: Spans and terms decoded before, shared by every stored plan that has them (most
+#: promises of one validity share their months and weeks); cleared when it grows large.
+_SPANS: dict[tuple[Any, ...], PeriodSpan] = {}
+_SPANS_MAX = 100_000
+_ONE = Fraction(1)
+
+
+def _span(data: list[Any]) -> PeriodSpan:
+    key = (*data[:8], *(tuple(t) for t in data[8])) if len(data) > 6 else tuple(data)
+    found = _SPANS.get(key)
+    if found is None:
+        if len(_SPANS) >= _SPANS_MAX:
+            _SPANS.clear()
+        day = dt.date.fromordinal
+        k, label, unit, index, start, end = data[:6]
+        full_start, full_end, terms = data[6:] if len(data) > 6 else (start, end, [])
+        found = _SPANS[key] = PeriodSpan(
+            key=k, label=label, unit=PeriodUnit(unit), index=index, start=day(start), end=day(end),
+            full_start=day(full_start), full_end=day(full_end),
+            terms=tuple(Term(kind=t[0], start=day(t[1]), end=day(t[2]), estimated=t[3]) for t in terms),
+        )  # fmt: skip
+    return found
+
+
 def _decode_plan(text: str) -> Plan:
-    """The plan ``_encode_plan`` wrote, without occurrences."""
+    """The plan ``_encode_plan`` wrote, without occurrences and last feasible days."""
     body = json.loads(text)
     day = dt.date.fromordinal
-    shares: dict[str, Fraction] = {}
     activities: list[ActivityPlan] = []
     unscheduled: list[Unscheduled] = []
     problems: list[PlanProblem] = []
+    spans = [_span(data) for data in body["spans"]]
     for a in body["activities"]:
         key = a["key"]
-        spans = [
-            PeriodSpan(
-                key=k, label=label, unit=PeriodUnit(unit), index=index, start=day(start), end=day(end),
-                full_start=day(full_start), full_end=day(full_end),
-                terms=tuple(Term(kind=t[0], start=day(t[1]), end=day(t[2]), estimated=t[3]) for t in terms),
-            )
-            for k, label, unit, index, start, end, full_start, full_end, terms in a["spans"]
-        ]  # fmt: skip
+        entities = a["entities"]
         periods = []
-        for index, entity, share, required, available, last, average, problem in a["periods"]:
-            fraction = shares.get(share)
-            if fraction is None:
-                fraction = shares[share] = Fraction(share)
+        for row in a["periods"]:
+            extra = row[4] if len(row) > 4 else None
+            if extra is None:
+                share, average, problem = _ONE, False, None
+            else:
+                share = Fraction(extra["share"]) if "share" in extra else _ONE
+                average, problem = extra.get("average", False), _problem(extra.get("problem"))
             periods.append(
                 PeriodPlan(
-                    activity=key, entity=entity, span=spans[index], share=fraction, required=required,
-                    available=available, occurrences=(), last_feasible_day=day(last) if last is not None else None,
-                    average=average, problem=_problem(problem),
+                    activity=key, entity=entities[row[1]], span=spans[row[0]], share=share, required=row[2],
+                    available=row[3], occurrences=(), last_feasible_day=None, average=average, problem=problem,
                 )
             )  # fmt: skip
         skipped = None
