@@ -214,6 +214,7 @@ def decide_due(
     coordinators: dict[str, list[tuple[str, str]]] = {}
     optouts = _optouts(session)
     due_at = send_at(now, work=work, policy=policy)
+    sent = _sent_on(session, due_at)
 
     for item in report.relevant():
         promise = promises.get(item.promise)
@@ -242,7 +243,7 @@ def decide_due(
                 recipient=decision.recipient, promise=item.promise, activity=status.activity,
                 entity=status.entity, period_key=status.period_key, level=decision.level,
             )  # fmt: skip
-            when = _next_slot(session, decision.recipient, due_at, now=now, work=work, policy=policy)
+            when = _next_slot(decision.recipient, due_at, sent=sent, now=now, work=work, policy=policy)
             row = decide_notification(
                 session, key=key, recipient=decision.recipient, level=decision.level, now=now,
                 payload=_payload(item, decision, today=today, context=context, now=now),
@@ -269,32 +270,34 @@ def _optouts(session: Session) -> frozenset[str]:
     return frozenset(r.casefold() for r in session.exec(select(MailOptOut.recipient)))
 
 
+def _sent_on(session: Session, due_at: dt.datetime) -> frozenset[str]:
+    """The recipients (case-folded) who were sent a message on ``due_at``'s local day:
+    one query a run instead of one a decision."""
+    start = dt.datetime.combine(due_at.astimezone(TZ).date(), dt.time(0), tzinfo=TZ)
+    rows = session.exec(
+        select(Notification.recipient).where(
+            col(Notification.state) == NotificationState.SENT,
+            col(Notification.sent_at) >= start,
+            col(Notification.sent_at) < start + dt.timedelta(days=1),
+        )
+    )
+    return frozenset(r.casefold() for r in rows)
+
+
 def _next_slot(
-    session: Session,
     recipient: str,
     due_at: dt.datetime,
     *,
+    sent: frozenset[str],
     now: dt.datetime,
     work: WorkCalendar | None,
     policy: ReminderPolicy,
 ) -> dt.datetime:
     """``due_at``, or the next working morning after it when ``recipient`` already got a
-    message that day (one message per recipient per day)."""
-    local_day = due_at.astimezone(TZ).date()
-    start = dt.datetime.combine(local_day, dt.time(0), tzinfo=TZ)
-    sent_that_day = session.exec(
-        select(sa.func.count())
-        .select_from(Notification)
-        .where(
-            sa.func.lower(Notification.recipient) == recipient.casefold(),
-            col(Notification.state) == NotificationState.SENT,
-            col(Notification.sent_at) >= start,
-            col(Notification.sent_at) < start + dt.timedelta(days=1),
-        )
-    ).one()
-    if not sent_that_day:
+    message that day (``sent``, from ``_sent_on``: one message per recipient per day)."""
+    if recipient.casefold() not in sent:
         return due_at.astimezone(dt.UTC)
-    evening = dt.datetime.combine(local_day, policy.day_end, tzinfo=TZ)
+    evening = dt.datetime.combine(due_at.astimezone(TZ).date(), policy.day_end, tzinfo=TZ)
     return send_at(max(evening, now), work=work, policy=policy).astimezone(dt.UTC)
 
 
