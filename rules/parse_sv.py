@@ -466,15 +466,15 @@ def _subject_parties(original: str, folded: str) -> list[str]:
     # most sentences name no party at all: one cached look-up per word settles it
     if True not in party and _PARTY_LEADS.isdisjoint(words):
         return []
-    spans = [m.span() for m in token.finditer(folded)]
+    spans: list[tuple[int, int]] = []  # the tokens' spans, found by `_party_run` when first needed
     # "Representanter från kommunförvaltningen kommer att ..."
     if words[0] in ("representanter", "foretradare", "personal", "medarbetare") and len(words) > 2 and words[1] in (
         "fran", "for", "inom", "pa", "vid"
     ):
-        found = _party_run(original, spans, words, party, 2)
+        found = _party_run(original, folded, spans, words, party, i=2)
         if found:
             return found
-    found = _party_run(original, spans, words, party, 0)
+    found = _party_run(original, folded, spans, words, party, i=0)
     if found:
         return found
     # V2 order after a fronted adverbial or clause: "Under 2025 genomför kommunen ...",
@@ -498,7 +498,7 @@ def _subject_parties(original: str, folded: str) -> list[str]:
             continue
         if prev not in _MODALS and not (prev.endswith("r") and prev.isalpha() and len(prev) > 2):
             continue  # V2: the subject follows the finite verb (present tense ends in -r)
-        found = _party_run(original, spans, words, party, i)
+        found = _party_run(original, folded, spans, words, party, i=i)
         if found:
             return found
     return []
@@ -521,11 +521,17 @@ def _may_start_party(words: list[str], party: list[bool], i: int) -> bool:
 
 
 def _party_run(
-    original: str, spans: list[tuple[int, int]], words: list[str], party: list[bool], i: int
+    original: str, folded: str, spans: list[tuple[int, int]], words: list[str], party: list[bool], *, i: int
 ) -> list[str]:
-    """Parse a coordinated list of parties starting at token i; [] when none starts there."""
+    """Parse a coordinated list of parties starting at token i; [] when none starts there.
+
+    `words` are the tokens of `folded`; `spans` their spans, or empty until they are first needed
+    (most sentences never get past `_may_start_party`), when they are filled in.
+    """
     if not _may_start_party(words, party, i):
         return []
+    if not spans:
+        spans.extend(m.span() for m in (_TOKEN_ASCII if folded.isascii() else _TOKEN).finditer(folded))
     names: list[str] = []
     n = len(words)
     while i < n:
@@ -692,7 +698,9 @@ for _rx, _hints in (
 ):
     _rx.hints = _hints
 
-def _extract_dates(w: _Work) -> None:
+def _extract_dates(w: _Work) -> bool:
+    """Read the window, deadline and named lov, and blank what they were read from; True when the
+    text had a digit before (it may have none left after)."""
     s, today = w.s, w.today
     digits = _has_digit(s)
     full_month = _contains_any(s, _FULL_MONTHS)
@@ -789,11 +797,12 @@ def _extract_dates(w: _Work) -> None:
                 w.blank(m)
     # "Från och med 1 april 2026 gäller ..." (start only): no window, but not a count either.
     if not dated:
-        return
+        return digits
     for m in _RX_START_ONLY.finditer(w.s):
         w.blank(m)
     for m in _RX_ANY_DATE.finditer(w.s, w.starts):
         w.blank(m)
+    return digits
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -1372,12 +1381,14 @@ def _parse(text: str, today: dt.date) -> Rule:
     if not responsible:
         responsible = _subject_parties(body, f)
 
-    _extract_dates(w)
+    digits = _extract_dates(w)
     cond, event, vague = _kind_markers(w.s)
-    average = bool(_RX_AVERAGE.search(w.s))
-    for m in _RX_AVERAGE.finditer(w.s):
+    averages = list(_RX_AVERAGE.finditer(w.s))
+    for m in averages:
         w.blank(m)
-    _blank_noise(w)
+    average = bool(averages)
+    if digits:  # (blanking only takes away digits)
+        _blank_noise(w)
     period_hit = _extract_period(w)
     per = _extract_per(w, has_period=period_hit is not None)
     count = _extract_count(
