@@ -860,18 +860,21 @@ def _iso_week(week: int, year: int | None, today: dt.date) -> Window | None:
 
 # --- numbers that are not counts -----------------------------------------------------------
 
-_NOISE = [
-    _c(_w(r"(?:kl\.?|klockan)[ ]?\d{1,2}(?:[.:]\d{2})?(?:[ ]?[–-][ ]?\d{1,2}(?:[.:]\d{2})?)?")),
-    _c(_w(r"\d{1,2}[.:]\d{2}(?:[ ]?[–-][ ]?\d{1,2}[.:]\d{2})?")),
+# In order (each blanks what it finds before the next looks): the patterns that start with a
+# number are tried only at the numbers (`_Anchored`), the others scan the text, behind a gate
+# where every match has a telling substring.
+_NOISE: list[_Anchored | _Gated | re.Pattern[str]] = [
+    _g(_w(r"(?:kl\.?|klockan)[ ]?\d{1,2}(?:[.:]\d{2})?(?:[ ]?[–-][ ]?\d{1,2}(?:[.:]\d{2})?)?"), "kl"),
+    _Anchored(_w(r"\d{1,2}[.:]\d{2}(?:[ ]?[–-][ ]?\d{1,2}[.:]\d{2})?"), (), numerals=True),
     _c(_w(rf"(?:arskurs|ak|arskurserna|klass|klasserna|grupp|hus|rum|nr|nummer|kapitel|kap\.?|§|paragraf|sfs|punkt|steg|niva|fas|etapp|del){_SP}?\d+(?:[ ]?(?:[–-]|och|till)[ ]?\d+)?")),
     _c(_w(r"(?:vag|riksvag|lansvag|rv|lv|e)[ ]?\d{1,4}")),
-    _c(r"\(\s*\d+\s*\)"),
-    _c(_w(rf"{_YEAR}[/–-](?:{_YEAR}|\d{{2}})")),
-    _c(_w(rf"{_YEAR}(?! (?:ganger|gang|ggr|timmar|tillfallen|dagar|insatser|kontroller))")),
-    _c(_w(r"\d+(?:[,.]\d+)?[ ]?(?:%|procent|kr|kronor|sek|mkr|tkr|meter|m|km|km/h|kilometer|ar gamla?|-aring\w*|aring\w*)")),
-    _c(_w(r"\d+[.,]\d+")),
-    _c(_w(r"\d+:(?![ae]\b)\w+")),
-    _c(r"\b\d+-\w*arig\w*"),
+    _g(r"\(\s*\d+\s*\)", "("),
+    _Anchored(_w(rf"{_YEAR}[/–-](?:{_YEAR}|\d{{2}})"), (), numerals=True),
+    _Anchored(_w(rf"{_YEAR}(?! (?:ganger|gang|ggr|timmar|tillfallen|dagar|insatser|kontroller))"), (), numerals=True),
+    _Anchored(_w(r"\d+(?:[,.]\d+)?[ ]?(?:%|procent|kr|kronor|sek|mkr|tkr|meter|m|km|km/h|kilometer|ar gamla?|-aring\w*|aring\w*)"), (), numerals=True),
+    _Anchored(_w(r"\d+[.,]\d+"), (), numerals=True),
+    _Anchored(_w(r"\d+:(?![ae]\b)\w+"), (), numerals=True),
+    _Anchored(r"\b\d+-\w*arig\w*", (), numerals=True),  # (\b before a digit: no word character before it)
 ]
 _VARAV = _c(r",?\s*\bvarav\b[^.;]*")
 
@@ -880,7 +883,7 @@ def _blank_noise(w: _Work) -> None:
     if not _has_digit(w.s):
         return
     for rx in _NOISE:
-        for m in rx.finditer(w.s):
+        for m in rx.finditer(w.s, w.starts) if isinstance(rx, _Anchored) else rx.finditer(w.s):
             w.blank(m)
     varav = _VARAV.search(w.s) if "varav" in w.s else None
     if varav:
