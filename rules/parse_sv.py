@@ -210,10 +210,13 @@ class _Anchored:
 
     def finditer(self, s: str, index: _Index) -> list[re.Match[str]]:
         """The matches ``re.finditer`` would give, in order (`index` is `_index` of `s`)."""
+        starts = index[self.slot]
+        if not starts:  # the common case: none of its words in the text
+            return []
         match = (self.rx_ascii if s.isascii() else self.rx).match
         found = []
         end = 0
-        for pos in index[self.slot]:
+        for pos in starts:
             if pos >= end:
                 m = match(s, pos)
                 if m is not None:
@@ -222,8 +225,11 @@ class _Anchored:
         return found
 
     def search(self, s: str, index: _Index) -> re.Match[str] | None:
+        starts = index[self.slot]
+        if not starts:
+            return None
         match = (self.rx_ascii if s.isascii() else self.rx).match
-        for pos in index[self.slot]:
+        for pos in starts:
             m = match(s, pos)
             if m is not None:
                 return m
