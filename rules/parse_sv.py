@@ -667,7 +667,10 @@ _SEASONS = {
     "hosten": ((8, 1), (12, 31)), "hostterminen": ((8, 1), (12, 31)), "varen": ((1, 1), (6, 30)),
     "varterminen": ((1, 1), (6, 30)), "sommaren": ((6, 1), (8, 31)), "vintern": ((12, 1), (2, 28)),
 }
-_RX_SEASON = _g(_w(rf"(?:(?P<under>under|i){_SP})?(?:hela{_SP})?(?P<s>{'|'.join(_SEASONS)})(?:{_SP}(?P<y>{_YEAR}))?"))
+_RX_SEASON = _Anchored(
+    _w(rf"(?:(?P<under>under|i){_SP})?(?:hela{_SP})?(?P<s>{'|'.join(_SEASONS)})(?:{_SP}(?P<y>{_YEAR}))?"),
+    {"under", "i", "hela", *_SEASONS},
+)
 _RX_WEEK = _c(
     _w(
         rf"(?:under{_SP}|i{_SP})?(?:veckorna|vecka|v\.?)[ ]?(?P<w>\d{{1,2}})"
@@ -688,7 +691,11 @@ _RX_DEADLINE_DAY = _Anchored(
     {"senast", "fram", "till", "t", "to", "tom", "innan", "fore"},  # "t.o.m.", "to.m.", "tom"
 )
 _RX_DEADLINE_MONTH = _c(_w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"))
-_RX_START_ONLY = _g(_w(rf"(?:fran och med|fr\.? ?o\.? ?m\.?|fran|med start|fran den){_SP}(?:den{_SP})?{_DATE}"))
+#: ("fr.o.m." starts with the word "fr", "fro" or "from", as in `_RANGE_START_WORDS`)
+_RX_START_ONLY = _Anchored(
+    _w(rf"(?:fran och med|fr\.? ?o\.? ?m\.?|fran|med start|fran den){_SP}(?:den{_SP})?{_DATE}"),
+    {"fran", "fr", "fro", "from", "med"},
+)
 _RX_ANY_DATE = _Anchored(_w(_DATE), _DATE_STARTS, numerals=True)
 #: the month words no other month word contains ("jan", "mars" → "mar", ...): a text holds a month
 #: word (`_MONTH`) exactly when it holds one of these
@@ -697,9 +704,10 @@ _FULL_MONTHS = tuple(_FULL_MONTH.split("|"))
 _RX_NAMED_LOV = _g(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
 
 
+_hints: tuple[str, ...]  # (the gate words set below each table of patterns)
 for _rx, _hints in (
-    (_RX_SCHOOL_YEAR, ("lasar",)), (_RX_UNDER_MONTH, ("under",)), (_RX_SEASON, tuple(_SEASONS)),
-    (_RX_DURATION, ("teckna", "signer")), (_RX_SIGNING_START, ("galla",)), (_RX_START_ONLY, ("fr", "med start")),
+    (_RX_SCHOOL_YEAR, ("lasar",)), (_RX_UNDER_MONTH, ("under",)),
+    (_RX_DURATION, ("teckna", "signer")), (_RX_SIGNING_START, ("galla",)),
     (_RX_NAMED_LOV, ("lovet",)),
 ):
     _rx.hints = _hints
@@ -762,7 +770,7 @@ def _extract_dates(w: _Work) -> bool:
                 w.window = Window(start=span[0], end=span[1])
                 w.blank(m)
     if w.window is None:
-        m = _RX_SEASON.search(w.s)
+        m = _RX_SEASON.search(w.s, w.starts)
         if m and (m.group("under") or m.group("y")):
             w.window = _season(m.group("s"), int(m.group("y")) if m.group("y") else None, today)
             w.blank(m)
@@ -804,7 +812,7 @@ def _extract_dates(w: _Work) -> bool:
     # "Från och med 1 april 2026 gäller ..." (start only): no window, but not a count either.
     if not dated:
         return digits
-    for m in _RX_START_ONLY.finditer(w.s):
+    for m in _RX_START_ONLY.finditer(w.s, w.starts):
         w.blank(m)
     for m in _RX_ANY_DATE.finditer(w.s, w.starts):
         w.blank(m)
@@ -917,8 +925,10 @@ _RX_SLASH_UNIT = _g(rf"(?<=\w)/[ ]?(?P<u>{_UNIT_ALT})(?![\w-])")
 _RX_PER_ENT_AND_UNIT = _Anchored(
     _w(rf"(?:per|varje){_SP}(?P<e>[a-z][\w-]*){_SP}och{_SP}(?P<u>{_UNIT_ALT})"), {"per", "varje"}
 )
-_RX_UNDER_UNIT = _g(_w(r"under(?: hela)? (?P<u>aret|terminen|lasaret|manaden|veckan|kvartalet|halvaret|tertialet)"))
-_RX_FREQ_ADV = _g(_w(rf"(?P<a>{'|'.join(FREQ_ADVERBS)})"))
+_RX_UNDER_UNIT = _Anchored(
+    _w(r"under(?: hela)? (?P<u>aret|terminen|lasaret|manaden|veckan|kvartalet|halvaret|tertialet)"), {"under"}
+)
+_RX_FREQ_ADV = _Anchored(_w(rf"(?P<a>{'|'.join(FREQ_ADVERBS)})"), FREQ_ADVERBS)
 _RX_WEEKDAY = _g(
     _w(
         rf"(?:(?P<v>varje|var|varannan|pa)[ ])?(?P<d>{'|'.join(WEEKDAYS)})(?P<pl>ar|arna|en)?"
@@ -930,7 +940,7 @@ _RX_HELG = _g(_w(r"(?:varje|per|var)[ ](?P<x>helg|kvall|vardag)"))
 
 for _rx, _hints in (
     (_RX_SLASH_UNIT, ("/",)),
-    (_RX_UNDER_UNIT, ("under",)), (_RX_FREQ_ADV, ("vis", "lig")), (_RX_WEEKDAY, ("dag",)),
+    (_RX_WEEKDAY, ("dag",)),
     (_RX_AVERAGE, ("snitt", "medel")), (_RX_HELG, ("helg", "kvall", "vardag")),
 ):
     _rx.hints = _hints
@@ -978,7 +988,7 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
     m = _RX_SLASH_UNIT.search(s)
     if m:
         return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=True)
-    m = _RX_FREQ_ADV.search(s)
+    m = _RX_FREQ_ADV.search(s, w.starts)
     if m:
         w.blank(m)
         return _PeriodHit(Period(unit=FREQ_ADVERBS[m.group("a")]), implies_once=True)
@@ -993,7 +1003,7 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
         days = 1 + len(_WEEKDAY_NAME.findall(m.group("more") or ""))
         period = Period(unit=Unit.WEEK, every=2 if m.group("v") == "varannan" else 1)
         return _PeriodHit(period, implies_once=True, implied=days)  # "varje fredag och lördag": 2 a week
-    m = _RX_UNDER_UNIT.search(s)
+    m = _RX_UNDER_UNIT.search(s, w.starts)
     if m:
         w.blank(m)
         return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=False)
