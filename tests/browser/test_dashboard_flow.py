@@ -9,8 +9,6 @@ browser download; without it ``need_service`` skips (locally) or fails (CI).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,23 +19,10 @@ import sqlalchemy as sa
 
 from scheduler.db import make_engine, upgrade
 from scheduler.feeds import FeedScope
-from tests.conftest import need_service
 from tests.scheduler.test_web_dashboard import PASSWORD, WARNING, Running, World, make_world, serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("LOFTE_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        need_service(f"Chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ download); without it ``need_service`` skips (locally) or fails (CI).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,25 +19,12 @@ from sqlmodel import Session, select
 from scheduler.auth import add_user
 from scheduler.config import load_settings
 from scheduler.db import Promise, Unit, make_engine, session_scope, upgrade
-from tests.conftest import need_service
 from tests.scheduler.test_web_dashboard import PASSWORD, Running, World, serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("LOFTE_CHROMIUM", "/usr/bin/chromium")
 NOW = dt.datetime(2025, 1, 15, 9, 0, tzinfo=dt.UTC)
 SEED = "000_d80146badab45a3d.txt"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        need_service(f"Chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
