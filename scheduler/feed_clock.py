@@ -20,6 +20,19 @@ hide itself.
 Reads never move the clock; writes that change nothing a feed shows (a unit's e-mail)
 still move it, which only costs one ``version()`` per feed afterwards.
 
+On SQLite in WAL mode (how ``make_engine`` opens it) a read first compares the
+WAL-index header, the first 48 bytes of the ``-shm`` file that every connection to the
+database shares, with the header seen just before the last query. SQLite rewrites that
+header at the end of every commit, by any connection of any process (its ``iChange``
+counter grows, and ``mxFrame`` or the salts change: https://sqlite.org/walformat.html,
+§2.2), and never when a connection only reads. Equal bytes therefore mean nothing was
+committed since that query, and the stamp it returned is still the clock: one ``pread``
+instead of a query, with the same answer. Different bytes (or no ``-shm`` file, or
+bytes that are not an initialised header) mean: query. The header is read *before*
+the query, so a commit landing in between makes the next read query again. The ``-shm``
+file is read with ``pread`` on a descriptor of its own, not mapped, and only while the
+reader's own connection is open (which keeps SQLite from truncating the file).
+
 Connections: one per thread that reads (SQLite in the event loop: one), opened from the
 engine (its connect arguments and events, e.g. the feed engine's short busy timeout) and
 detached from its pool, in autocommit mode. ``engine.dispose()`` closes them (an
@@ -31,6 +44,7 @@ connection and raises ``FeedClockError``.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +59,10 @@ __all__ = ["FEED_TABLES", "FeedClockError", "FeedClockReader", "Stamp", "read_st
 FEED_TABLES = ("promise", "unit", "entity", "activity", "activity_partner", "occurrence", "completion", "feed_token")
 
 _QUERY = "SELECT epoch, seq FROM feed_clock WHERE id = 1"
+#: The first copy of SQLite's WAL-index header (``WalIndexHdr``) at the start of the
+#: ``-shm`` file, and the offset of its ``isInit`` byte.
+_WAL_HEADER_BYTES = 48
+_WAL_IS_INIT = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,23 +83,54 @@ def read_stamp(connection: sa.Connection) -> Stamp | None:
     return None if row is None else Stamp(str(row[0]), int(row[1]))
 
 
+class _PerThread(threading.local):
+    """A reading thread's connection, its ``-shm`` descriptor and what the last query saw."""
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+        self.generation = -1
+        self.shm: int | None = None
+        self.header: bytes | None = None
+        self.stamp: Stamp | None = None
+
+
 class FeedClockReader:
     """Reads the clock on raw connections of ``engine``; thread-safe (a connection per thread)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
-        self._local = threading.local()
+        self._local = _PerThread()
         self._lock = threading.Lock()
         self._open: list[Any] = []  # every connection handed out, to close on dispose
         self._generation = 0
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        #: the ``-shm`` file of a SQLite database file (see the module docstring), else None
+        self._shm_path = (
+            f"{database}-shm"
+            if database and database != ":memory:" and not database.startswith("file:") and hasattr(os, "pread")
+            else None
+        )
         sa.event.listen(engine, "engine_disposed", self._on_dispose)
 
     def read(self) -> Stamp | None:
         """``(epoch, seq)`` now, or None when the row is missing. Raises ``FeedClockError``."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None or self._local.generation != self._generation:
+        local = self._local
+        connection = local.connection
+        if connection is None or local.generation != self._generation:
             connection = self._connect()
+        shm = local.shm
+        header = None
+        if shm is not None:
+            try:
+                header = os.pread(shm, _WAL_HEADER_BYTES, 0)
+            except OSError:
+                header = None
+            else:
+                if header == local.header:
+                    return local.stamp  # nothing committed since the query that read it
+                if len(header) != _WAL_HEADER_BYTES or header[_WAL_IS_INIT] != 1:
+                    header = None
         try:
             if self._postgres:
                 row = connection.execute(_QUERY, prepare=True).fetchone()
@@ -90,7 +139,12 @@ class FeedClockReader:
         except Exception as exc:
             self._drop(connection)
             raise FeedClockError(str(exc)) from exc
-        return None if row is None else Stamp(str(row[0]), int(row[1]))
+        stamp = None if row is None else Stamp(str(row[0]), int(row[1]))
+        if shm is None and self._shm_path is not None:
+            local.shm = self._open_shm()  # after the first query: the connection has the file open now
+        local.header = header if stamp is not None else None
+        local.stamp = stamp
+        return stamp
 
     def close(self) -> None:
         """Close every connection the reader opened (they are opened again when needed)."""
@@ -101,6 +155,7 @@ class FeedClockReader:
         stale = getattr(self._local, "connection", None)
         if stale is not None:
             self._drop(stale)
+        self._close_shm()
         try:
             fairy = self.engine.raw_connection()
             connection = fairy.driver_connection
@@ -115,11 +170,26 @@ class FeedClockReader:
             self._open.append(connection)
             self._local.generation = self._generation
         self._local.connection = connection
+        self._local.header = None
         return connection
+
+    def _open_shm(self) -> int | None:
+        assert self._shm_path is not None  # noqa: S101 - checked by the caller
+        try:
+            return os.open(self._shm_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return None  # not in WAL mode: every read queries
+
+    def _close_shm(self) -> None:
+        shm, self._local.shm, self._local.header = getattr(self._local, "shm", None), None, None
+        if shm is not None:
+            with contextlib.suppress(OSError):
+                os.close(shm)
 
     def _drop(self, connection: Any) -> None:
         if getattr(self._local, "connection", None) is connection:
             self._local.connection = None
+            self._close_shm()
         with self._lock:
             if connection in self._open:
                 self._open.remove(connection)

@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     from scheduler.db import make_engine, upgrade  # noqa: PLC0415
     from scheduler.web import create_app  # noqa: PLC0415
+    from scheduler.web.fastpath import server_config  # noqa: PLC0415
 
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
             minutes = int(REMIND_EVERY.total_seconds() // 60)
             out.write(f"Påminnelser: bedöms nu och var {minutes}:e minut; e-post skickas {channel}.\n")
         out.flush()
-        config = uvicorn.Config(
+        config = server_config(
             app,
             log_level="warning",
             access_log=args.access_log,

@@ -89,6 +89,8 @@ LOCKED_TIMEOUT_MS = 200
 #: Seconds a client is told to wait after a 503.
 RETRY_AFTER_SECONDS = 5
 _SUFFIX = ".ics"
+#: the fast path's map of raw paths to token hashes is emptied when it reaches this size
+_MAX_PATHS = 100_000
 _ZONE = zoneinfo.ZoneInfo(DEFAULT_TZ)
 
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
@@ -104,6 +106,7 @@ class _Prepared:
     """One version of one feed, ready to send: bodies and header lists."""
 
     etag: str
+    etag_bytes: bytes  # the ETag header's value as sent
     last_modified: dt.datetime
     body: bytes
     gzip_body: bytes | None
@@ -114,10 +117,39 @@ class _Prepared:
     #: the clock and the local day under which ``version()`` last confirmed this response
     stamp: Stamp | None = None
     day: dt.date | None = None
+    #: the fast path's serialized header blocks (``_raw_head``), made when first needed
+    raw: dict[int, bytes] | None = None
 
     @property
     def weight(self) -> int:
         return len(self.body) + len(self.gzip_body or b"")
+
+
+# Keys of ``_Prepared.raw``: 200 or 304, identity or gzip.
+_RAW_200, _RAW_200_GZ, _RAW_304, _RAW_304_GZ = range(4)
+
+
+def _raw_head(prepared: _Prepared, key: int) -> bytes | None:
+    """The header lines and the blank line after them, as the fast path sends them (None: no gzip body yet)."""
+    raw = prepared.raw
+    if raw is None:
+        raw = prepared.raw = {}
+    head = raw.get(key)
+    if head is not None:
+        return head
+    if key == _RAW_200:
+        headers, body = prepared.headers, prepared.body
+    elif key == _RAW_200_GZ:
+        if prepared.gzip_headers is None or prepared.gzip_body is None:
+            return None
+        headers, body = prepared.gzip_headers, prepared.gzip_body
+    else:
+        headers, body = (prepared.not_modified if key == _RAW_304 else prepared.not_modified_gzip), None
+    lines = [name + b": " + value + b"\r\n" for name, value in headers]
+    if body is not None:
+        lines.append(b"content-length: " + str(len(body)).encode() + b"\r\n")
+    head = raw[key] = b"".join(lines) + b"\r\n"
+    return head
 
 
 def _gzip_etag(etag: str) -> str:
@@ -155,6 +187,7 @@ def _prepare(feed: RenderedFeed) -> _Prepared:
     ]
     return _Prepared(
         etag=version.etag,
+        etag_bytes=etag,
         last_modified=version.last_modified,
         body=feed.body,
         gzip_body=None,
@@ -256,7 +289,7 @@ class FeedEndpoint:
         renderer: FeedRenderer,
         engine: Engine,
         *,
-        clock: Callable[[], dt.datetime],
+        clock: Callable[[], dt.datetime] | None = None,
         token_ttl: float = 5.0,
         max_cache_bytes: int = 64 * 1024 * 1024,
         inline: bool | None = None,
@@ -264,13 +297,21 @@ class FeedEndpoint:
     ) -> None:
         self.renderer = renderer
         self.engine = engine
-        self.clock = clock
+        #: the real clock unless one is given (tests, the demo)
+        self.clock: Callable[[], dt.datetime] = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._realtime = clock is None
+        #: the local day on the real clock and the epoch seconds it starts and ends at
+        self._day: tuple[dt.date, float, float] = (dt.date.min, 0.0, 0.0)
+        #: ``Accept-Encoding`` values seen -> whether they ask for gzip
+        self._gzip_asked: dict[bytes, bool] = {}
         self.token_ttl = token_ttl
         #: run database calls in the event loop (default: on SQLite only)
         self.inline = engine.dialect.name == "sqlite" if inline is None else inline
         self.feed_clock = feed_clock or FeedClockReader(engine)
         #: token hash -> (target, feed id, expiry on the monotonic clock, stamp when looked up)
         self._tokens: dict[str, tuple[FeedTarget, int, float, Stamp | None]] = {}
+        #: for the fast path: the raw path of a token found in ``_tokens`` -> that token's hash
+        self._paths: dict[bytes, str] = {}
         self._prepared = _LRU(max_cache_bytes)
         self._locks: dict[FeedTarget, asyncio.Lock] = {}
 
@@ -279,6 +320,7 @@ class FeedEndpoint:
         """Drop cached lookups of feed ``feed_id`` (call after rotating it in this process)."""
         for digest in [d for d, entry in self._tokens.items() if entry[1] == feed_id]:
             self._tokens.pop(digest, None)
+        self._paths = {path: digest for path, digest in self._paths.items() if digest in self._tokens}
 
     def close(self) -> None:
         """Close the feed clock's connections (opened again when needed)."""
@@ -306,6 +348,9 @@ class FeedEndpoint:
             self._tokens.pop(digest, None)
             return None
         self._tokens[digest] = (found[0], found[1], time.monotonic() + self.token_ttl, stamp)
+        if len(self._paths) >= _MAX_PATHS:  # only real tokens get here; rotations leave old ones behind
+            self._paths.clear()
+        self._paths[f"{FEED_PATH_PREFIX}{token}{_SUFFIX}".encode()] = digest
         return found[0]
 
     async def _prepared_for(self, target: FeedTarget, version: FeedVersion, now: dt.datetime) -> _Prepared | None:
@@ -323,6 +368,84 @@ class FeedEndpoint:
             prepared = _prepare(feed)
             self._prepared.put(target, prepared)
             return prepared
+
+    # -- the fast path (scheduler.web.fastpath) ----------------------------------------------------
+    def _today(self) -> dt.date:
+        """The local day now (on the real clock without building a datetime for each request)."""
+        if not self._realtime:
+            return self.clock().astimezone(_ZONE).date()
+        day, start, end = self._day
+        now = time.time()
+        if start <= now < end:
+            return day
+        day = dt.datetime.fromtimestamp(now, _ZONE).date()
+        start = dt.datetime.combine(day, dt.time(), tzinfo=_ZONE).timestamp()
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=_ZONE).timestamp()
+        self._day = (day, start, end)
+        return day
+
+    def _wants_gzip(self, accept_encoding: bytes) -> bool:
+        asked = self._gzip_asked.get(accept_encoding)
+        if asked is None:
+            if len(self._gzip_asked) >= 256:  # a few distinct values in practice; bounded anyway
+                self._gzip_asked.clear()
+            asked = self._gzip_asked[accept_encoding] = _wants_gzip(accept_encoding)
+        return asked
+
+    def answer_now(
+        self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[bool, bytes, bytes] | None:
+        """``(modified, header block, body)`` if the request can be answered from what is prepared, else None.
+
+        ``url`` is the raw request target, ``headers`` the request's headers with lower-case
+        names. The answer is the one ``__call__`` would give: the feed clock is read here too
+        and must equal the stamp under which the token was looked up and the response was
+        confirmed, and the local day must be the same. None (the caller then goes through the
+        ASGI path, which does the rest) for anything else: another method, a query string,
+        a token not looked up under this stamp, a response not confirmed under it, a gzip body
+        not made yet, a database error.
+        """
+        if not self.inline or method not in (b"GET", b"HEAD"):
+            return None
+        digest = self._paths.get(url)
+        if digest is None:
+            return None
+        try:
+            stamp = self.feed_clock.read()
+        except FeedClockError:
+            return None  # the ASGI path reads it again and answers 503
+        if stamp is None:
+            return None
+        cached = self._tokens.get(digest)
+        if cached is None or cached[3] != stamp:
+            return None
+        prepared = self._prepared.get(cached[0])
+        if prepared is None or prepared.stamp != stamp or prepared.day != self._today():
+            return None
+        if_none_match = if_modified_since = accept_encoding = None
+        for name, value in headers:
+            if name == b"if-none-match":
+                if_none_match = value
+            elif name == b"if-modified-since":
+                if_modified_since = value
+            elif name == b"accept-encoding":
+                accept_encoding = value
+        gz = accept_encoding is not None and self._wants_gzip(accept_encoding)
+        if (
+            if_none_match is not None
+            and (if_none_match == prepared.etag_bytes or _etag_matches(if_none_match, prepared))
+        ) or (
+            if_none_match is None
+            and if_modified_since is not None
+            and _not_modified_since(if_modified_since, prepared.last_modified)
+        ):
+            head = _raw_head(prepared, _RAW_304_GZ if gz else _RAW_304)
+            return None if head is None else (False, head, b"")
+        if gz:
+            head = _raw_head(prepared, _RAW_200_GZ)
+            return None if head is None or prepared.gzip_body is None else (True, head, prepared.gzip_body)
+        head = _raw_head(prepared, _RAW_200)
+        return None if head is None else (True, head, prepared.body)
 
     # -- ASGI ---------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -228,6 +228,43 @@ def test_the_reader_sees_each_commit_and_reopens_after_dispose(engine: sa.Engine
         reader.close()
 
 
+def test_on_sqlite_an_unchanged_wal_index_answers_without_a_query(engine: sa.Engine, loaded: Path) -> None:
+    """SQLite rewrites the WAL-index header at every commit by anyone: while it stands still the
+    reader answers from its last query; any commit, even one by a plain sqlite3 connection that
+    changes no feed table, makes it query again (and a feed-table change gives a new stamp)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the WAL index is SQLite's; on PostgreSQL every read is a query")
+    import sqlite3
+
+    reader = FeedClockReader(engine)
+    queries: list[str] = []
+    try:
+        first = reader.read()
+        reader._local.connection.set_trace_callback(queries.append)
+        for _ in range(5):
+            assert reader.read() == first
+        assert len(queries) == 1  # the read after opening the -shm file notes its header; then none
+        before = len(queries)
+        other = sqlite3.connect(engine.url.database, isolation_level=None)  # type: ignore[arg-type]
+        try:
+            other.execute("CREATE TABLE IF NOT EXISTS scratch (x)")  # a commit outside the feed tables
+            assert reader.read() == first
+            assert len(queries) == before + 1
+            assert reader.read() == first
+            assert len(queries) == before + 1
+            other.execute("UPDATE promise SET notes = 'ändrad'")
+            second = reader.read()
+            assert second is not None
+            assert first is not None
+            assert second.seq > first.seq
+            assert len(queries) == before + 2
+            assert all("feed_clock" in q for q in queries), queries
+        finally:
+            other.close()
+    finally:
+        reader.close()
+
+
 # -- the feed path through uvicorn ------------------------------------------------------------------------
 class Counted:
     """``FeedRenderer.version`` of a real renderer, counting its calls."""

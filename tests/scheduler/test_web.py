@@ -33,6 +33,7 @@ from scheduler.feeds import IssuedFeed, ensure_feeds, rotate
 from scheduler.loader import load_file
 from scheduler.store import record_completion
 from scheduler.web import LofteApp, create_app
+from scheduler.web.fastpath import server_config
 from tests.conftest import EXAMPLES
 
 LOADED_AT = dt.datetime(2019, 1, 2, 8, 0, tzinfo=dt.UTC)
@@ -64,12 +65,13 @@ class Running:
 
 
 @contextlib.contextmanager
-def serve(app: LofteApp) -> Iterator[Running]:
-    """``app`` on uvicorn in a thread, on a free loopback port."""
+def serve(app: LofteApp, *, fast_path: bool = True) -> Iterator[Running]:
+    """``app`` on uvicorn in a thread, on a free loopback port, configured as ``lofte serve``
+    does it (``server_config``: the feed fast path in front unless ``fast_path`` is false)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    server = uvicorn.Server(server_config(app, fast_path=fast_path, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -104,11 +106,12 @@ def world(engine: sa.Engine, tmp_path: Path) -> World:
     return World(engine, {f.info.name: f for f in issued}, settings)
 
 
-@pytest.fixture
-def server(world: World) -> Iterator[Running]:
+@pytest.fixture(params=["fast-path", "asgi"])
+def server(world: World, request: pytest.FixtureRequest) -> Iterator[Running]:
+    """The app as ``lofte serve`` runs it, and without the feed fast path: both must answer alike."""
     app = create_app(world.settings, engine=world.engine, now=lambda: NOW, base_url="https://lofte.example.se",  # type: ignore[arg-type]
                      issued=world.feeds.values(), token_ttl=0.3)  # fmt: skip
-    with serve(app) as running:
+    with serve(app, fast_path=request.param == "fast-path") as running:
         yield running
 
 
@@ -251,6 +254,121 @@ def test_other_methods_are_405(server: Running, world: World) -> None:
     status, headers, _ = server.request("POST", world.feed("promise").path)
     assert status == 405
     assert headers["allow"] == "GET, HEAD"
+
+
+# -- the feed fast path (scheduler.web.fastpath) --------------------------------------------------------
+def _raw_exchange(port: int, data: bytes, *, methods: list[str]) -> list[tuple[bytes, dict[bytes, bytes], bytes]]:
+    """Send ``data`` as is and read the responses to its requests (``methods``, in order) off the socket."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        buffer = b""
+        out: list[tuple[bytes, dict[bytes, bytes], bytes]] = []
+        for method in methods:
+            while b"\r\n\r\n" not in buffer:
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed after {len(out)} responses"
+                buffer += chunk
+            head, buffer = buffer.split(b"\r\n\r\n", 1)
+            status, *lines = head.split(b"\r\n")
+            headers = {k.lower(): v for k, _, v in (line.partition(b": ") for line in lines)}
+            length = 0 if status.split()[1] == b"304" or method == "HEAD" else int(headers[b"content-length"])
+            while len(buffer) < length:
+                chunk = sock.recv(65536)
+                assert chunk
+                buffer += chunk
+            out.append((status, headers, buffer[:length]))
+            buffer = buffer[length:]
+        return out
+
+
+def _asgi_calls(app: LofteApp) -> list[int]:
+    """Counts the feed requests that reach the ASGI path (the fast path answers the others)."""
+    calls = [0]
+    inner = app.feeds._answer
+
+    async def counted(*args: object) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        calls[0] += 1
+        return await inner(*args)  # type: ignore[arg-type]
+
+    app.feeds._answer = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_the_fast_path_answers_current_feeds_and_sees_changes(world: World) -> None:
+    if world.engine.dialect.name != "sqlite":
+        pytest.skip("the fast path answers on SQLite only: PostgreSQL's clock read is a round trip, off the loop")
+    app = create_app(world.settings, engine=world.engine, now=lambda: NOW,  # type: ignore[arg-type]
+                     base_url="https://lofte.example.se")  # fmt: skip
+    calls = _asgi_calls(app)
+    path = world.feed("promise").path
+    with serve(app) as running:
+        status, headers, body = running.get(path)  # the first request renders, on the ASGI path
+        assert (status, calls[0]) == (200, 1)
+        etag = headers["etag"]
+        for _ in range(3):
+            assert running.get(path, if_none_match=etag)[:2:2] == (304,)
+            again = running.get(path)
+            assert (again[0], again[2], again[1]["etag"]) == (200, body, etag)
+            assert running.request("HEAD", path)[1]["content-length"] == str(len(body))
+        assert calls[0] == 1  # every later request was answered in the protocol
+        with session_scope(make_engine(world.engine.url)) as session:  # another instance changes the feed
+            occurrence = session.exec(
+                select(Occurrence).where(Occurrence.status == OccurrenceStatus.PLANNED).order_by(col(Occurrence.day))
+            ).first()
+            assert occurrence is not None
+            occurrence.day += dt.timedelta(days=1)
+        status, changed, _ = running.get(path, if_none_match=etag)
+        assert (status, calls[0]) == (200, 2)  # the very next request saw it, through the ASGI path
+        assert changed["etag"] != etag
+        assert running.get(path, if_none_match=changed["etag"])[0] == 304
+        assert calls[0] == 2
+        assert running.get(path, accept_encoding="gzip")[1]["content-encoding"] == "gzip"  # made once, then fast
+        assert running.get(path, accept_encoding="gzip")[1]["content-encoding"] == "gzip"
+        assert calls[0] == 3
+
+
+def test_fast_and_asgi_paths_send_the_same_bytes(world: World) -> None:
+    path = world.feed("kommun").path
+    answers = []
+    for fast in (True, False):
+        app = create_app(world.settings, engine=world.engine, now=lambda: NOW,  # type: ignore[arg-type]
+                         base_url="https://lofte.example.se")  # fmt: skip
+        with serve(app, fast_path=fast) as running:
+            etag = running.get(path)[1]["etag"]  # the first request renders
+            requests = (
+                f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"
+                f"GET {path} HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\n\r\n"
+                f"HEAD {path} HTTP/1.1\r\nHost: x\r\n\r\n"
+            ).encode()
+            got = _raw_exchange(running.port, requests, methods=["GET", "GET", "HEAD"])
+        for _, headers, _ in got:
+            headers.pop(b"date")
+        answers.append(got)
+    assert answers[0] == answers[1]
+    assert [status for status, _, _ in answers[0]] == [b"HTTP/1.1 200 OK", b"HTTP/1.1 304 Not Modified",
+                                                       b"HTTP/1.1 200 OK"]  # fmt: skip
+
+
+def test_the_fast_path_keeps_order_and_connection_semantics(world: World) -> None:
+    app = create_app(world.settings, engine=world.engine, now=lambda: NOW,  # type: ignore[arg-type]
+                     base_url="https://lofte.example.se")  # fmt: skip
+    path = world.feed("promise").path
+    with serve(app) as running:
+        body = running.get(path)[2]
+        # pipelined: a page (ASGI, slower) then the feed: the answers come in the order asked
+        pipelined = f"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        (first, _, _), (_, _, feed) = _raw_exchange(running.port, pipelined, methods=["GET", "GET"])
+        assert first.startswith(b"HTTP/1.1 200")
+        assert feed == body
+        # HTTP/1.0 and Connection: close get their answer, then the connection is closed
+        for request in (f"GET {path} HTTP/1.0\r\n\r\n", f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+                sock.sendall(request.encode())
+                received = b""
+                while chunk := sock.recv(65536):
+                    received += chunk
+            assert received.endswith(body), request
+            assert b"connection: close" in received.split(b"\r\n\r\n", 1)[0].lower()
 
 
 # -- freshness across changes and instances ------------------------------------------------------------
