@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from scheduler.db import (
@@ -221,9 +222,8 @@ def _period_key(session: Session, promise: Promise, activity: Activity, entity: 
 
 
 def _match_occurrence(
-    session: Session, promise: Promise, activity: Activity, entity: Entity | None, day: dt.date
+    session: Session, activity: Activity, entity: Entity | None, day: dt.date, period_key: Any
 ) -> Occurrence | None:
-    period_key = _period_key(session, promise, activity, entity, day)
     if period_key is None:
         return None
     query = select(Occurrence).where(
@@ -241,6 +241,37 @@ def _match_occurrence(
         if row.day == day:
             return row
     return open_rows[0] if open_rows else None
+
+
+def _touch_period(
+    session: Session, activity: Activity, entity: Entity | None, period_key: Any, now: dt.datetime, *, skip: set[int]
+) -> None:
+    """The done count of a period changed: so did the quota line ("Kvot: 2 av 3 genomförda
+    under ...") of each of its events in the feeds. Their ``SEQUENCE`` grows and their
+    ``LAST-MODIFIED`` moves to ``now`` (never back), as for any visible change
+    (ical-feeds.md §18: Google shows stale text until one of them changes). ``skip``: the
+    occurrences already bumped in this change."""
+    if period_key is None:
+        return
+    table = Occurrence.__table__  # type: ignore[attr-defined]
+    query = (
+        sa.update(table)
+        .where(
+            table.c.activity_id == activity.id,
+            table.c.period_key == period_key,
+            table.c.status != OccurrenceStatus.CANCELLED.value,
+            table.c.entity_id.is_(None) if entity is None else table.c.entity_id == entity.id,
+        )
+        .values(
+            sequence=table.c.sequence + 1,
+            last_modified=sa.case((table.c.last_modified < now, now), else_=table.c.last_modified),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if skip:
+        query = query.where(table.c.id.not_in(sorted(skip)))
+    session.execute(query)
+    session.expire_all()  # rows loaded before see the new numbers
 
 
 def record(
@@ -278,7 +309,8 @@ def record(
     if repeat is not None:
         return RecordResult(repeat, created=False)
 
-    occurrence = _match_occurrence(session, promise, activity, entity, done_on)
+    period_key = _period_key(session, promise, activity, entity, done_on)
+    occurrence = _match_occurrence(session, activity, entity, done_on, period_key)
     completion = record_completion(
         session,
         activity=activity,
@@ -290,6 +322,9 @@ def record(
         note=text,
     )
     session.flush()
+    _touch_period(
+        session, activity, entity, period_key, now, skip={occurrence.id} if occurrence and occurrence.id else set()
+    )
     return RecordResult(completion, created=True, occurrence=occurrence)
 
 
@@ -307,8 +342,19 @@ def undo(session: Session, *, completion_id: int, by: str, now: dt.datetime) -> 
     completion = _completion(session, completion_id)
     if completion.undone_at is not None:
         raise CompletionError("completion", f"registrering {completion_id} är redan ångrad")
+    linked = session.get(Occurrence, completion.occurrence_id) if completion.occurrence_id is not None else None
     result = undo_completion(session, completion, by=recorder, now=now)
     session.flush()
+    activity = session.get(Activity, completion.activity_id)
+    assert activity is not None  # noqa: S101 - a completion's activity cannot be deleted alone
+    entity = session.get(Entity, completion.entity_id) if completion.entity_id is not None else None
+    if linked is not None:
+        period_key = linked.period_key
+    else:
+        promise = session.get(Promise, activity.promise_id)
+        assert promise is not None  # noqa: S101 - idem
+        period_key = _period_key(session, promise, activity, entity, completion.done_on)
+    _touch_period(session, activity, entity, period_key, now, skip={linked.id} if linked and linked.id else set())
     return result
 
 
@@ -342,16 +388,26 @@ def correct(
         entity = session.get(Entity, completion.entity_id) if completion.entity_id is not None else None
         old = session.get(Occurrence, completion.occurrence_id) if completion.occurrence_id is not None else None
         new_period = _period_key(session, promise, activity, entity, done_on)
-        if old is None or old.period_key != new_period:
+        old_period = (
+            old.period_key if old is not None else _period_key(session, promise, activity, entity, completion.done_on)
+        )
+        if old is None or old_period != new_period:
+            bumped: set[int] = set()
             if old is not None and old.status is OccurrenceStatus.DONE:
                 old.status = OccurrenceStatus.MOVED if old.manual else OccurrenceStatus.PLANNED
                 old.sequence += 1
                 old.last_modified = max(now, old.last_modified)
-            match = _match_occurrence(session, promise, activity, entity, done_on)
+                bumped.add(old.id)  # type: ignore[arg-type]
+            match = _match_occurrence(session, activity, entity, done_on, new_period)
             corrected.occurrence_id = match.id if match is not None else None
             if match is not None:
                 match.status = OccurrenceStatus.DONE
                 match.sequence += 1
                 match.last_modified = max(now, match.last_modified)
+                bumped.add(match.id)  # type: ignore[arg-type]
+            session.flush()
+            if old_period != new_period:  # one fewer done in the old period, one more in the new
+                for period_key in (old_period, new_period):
+                    _touch_period(session, activity, entity, period_key, now, skip=bumped)
     session.flush()
     return corrected

@@ -207,3 +207,69 @@ def test_correct_moves_the_occurrence_link_to_the_new_period(loaded: Engine) -> 
         assert (new.period_key, new.status) == ("2022-05", OccurrenceStatus.DONE)
         with pytest.raises(CompletionError, match="ligger i framtiden"):
             correct(session, completion_id=fixed.id or 0, by="Bo", now=NOW, done_on=D("2022-06-05"))
+
+
+def _feed_events(engine: Engine, now: dt.datetime) -> dict[str, object]:
+    import icalendar
+
+    from scheduler.db import FeedScope
+    from scheduler.ical_feed import FeedRenderer, FeedTarget
+
+    with Session(engine) as session:
+        promise = session.exec(select(Promise).where(Promise.slug == "orkelljunga-2022")).one()
+    feed = FeedRenderer(engine, base_url="https://lofte.example.se").render(
+        FeedTarget(FeedScope.PROMISE, promise_id=promise.id), now=now
+    )
+    assert feed is not None
+    return {str(e["UID"]): e for e in icalendar.Calendar.from_ical(feed.body).walk("VEVENT")}
+
+
+def test_a_changed_done_count_moves_sequence_and_last_modified_of_the_periods_events(loaded: Engine) -> None:
+    """Every event of a period shows its quota line ("Kvot: 1 av 2 genomförda under april 2022"):
+    when the count changes, each of them changes visibly, so SEQUENCE and LAST-MODIFIED move
+    (ical-feeds.md §18), and only theirs."""
+    with Session(loaded) as session:
+        occurrences = _occurrences(session, "mobila-poliskontoret")
+        april = [o.uid for o in occurrences if o.period_key == "2022-04"]
+        may = [o.uid for o in occurrences if o.period_key == "2022-05"]
+    before = _feed_events(loaded, NOW)
+    assert "0 av 2" in str(before[april[1]]["DESCRIPTION"])
+
+    def moved(uids: list[str], old: dict[str, object], new: dict[str, object]) -> bool:
+        return all(
+            int(new[u]["SEQUENCE"]) > int(old[u]["SEQUENCE"])  # type: ignore[index]
+            and new[u]["LAST-MODIFIED"].dt > old[u]["LAST-MODIFIED"].dt  # type: ignore[index]
+            for u in uids
+        )
+
+    def same(uids: list[str], old: dict[str, object], new: dict[str, object]) -> bool:
+        return all(new[u].to_ical() == old[u].to_ical() for u in uids)  # type: ignore[attr-defined]
+
+    with Session(loaded) as session:
+        done = record(session, promise_slug="orkelljunga-2022", activity_key="mobila-poliskontoret",
+                      done_on=D("2022-04-21"), by="Anna", now=NOW)  # fmt: skip
+        session.commit()
+        completion_id = done.completion.id
+    recorded = _feed_events(loaded, NOW)
+    assert "1 av 2" in str(recorded[april[1]]["DESCRIPTION"])  # the other April event, still planned
+    assert moved(april, before, recorded)
+    assert same(may, before, recorded)
+
+    later = NOW + dt.timedelta(hours=1)
+    with Session(loaded) as session:
+        corrected = correct(session, completion_id=completion_id, by="Anna", now=later, done_on=D("2022-05-10"))
+        session.commit()
+        corrected_id = corrected.id
+    moved_to_may = _feed_events(loaded, later)
+    assert "0 av 2" in str(moved_to_may[april[1]]["DESCRIPTION"])
+    assert "1 av 2" in str(moved_to_may[may[1]]["DESCRIPTION"])
+    assert moved(april + may, recorded, moved_to_may)
+
+    latest = later + dt.timedelta(hours=1)
+    with Session(loaded) as session:
+        undo(session, completion_id=corrected_id, by="Anna", now=latest)  # type: ignore[arg-type]
+        session.commit()
+    undone = _feed_events(loaded, latest)
+    assert "0 av 2" in str(undone[may[1]]["DESCRIPTION"])
+    assert moved(may, moved_to_may, undone)
+    assert same(april, moved_to_may, undone)
