@@ -91,8 +91,13 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     try:
         if args.demo:
-            from scheduler.demo import demo_clock, prepare_demo  # noqa: PLC0415
+            from scheduler.demo import EXAMPLES_DIR, demo_clock, prepare_demo  # noqa: PLC0415
 
+            if not any(EXAMPLES_DIR.glob("*.yaml")):
+                raise UserError(
+                    f"demodata saknas: {EXAMPLES_DIR} finns inte eller har inga löftesfiler (.yaml). "
+                    "Kör --demo från en klon av Löfte, eller läs in egna löften med lofte load."
+                )
             demo = prepare_demo(settings.data_dir, now=now, today=args.today, secret=settings.secret_key)
             engine = demo.engine
             fixed = demo_clock(demo.today)
