@@ -57,7 +57,7 @@ from scheduler.db import MailOptOut, Notification, NotificationState, Promise, U
 from scheduler.emails import DigestItem, EmailInputError, compose_digest, compose_escalation
 from scheduler.signing import sign_completion_link
 from scheduler.status import QuotaItem, evaluate_promises
-from scheduler.store import decide_notification, notification_key
+from scheduler.store import NotificationDraft, decide_notifications, notification_key
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -148,19 +148,30 @@ def _period_unit(item: QuotaItem) -> PeriodUnit | None:
     return PeriodUnit.YEAR
 
 
-def _coordinators(session: Session, kommun: str) -> list[tuple[str, str]]:
-    """(address, name) of the active users with an address who see ``kommun``.
+def _coordinators(session: Session) -> Callable[[str], list[tuple[str, str]]]:
+    """(address, name) of the active users with an address who see a kommun, by kommun.
 
-    Kommun names are compared case-folded in Python: SQLite's ``lower()`` leaves Å, Ä
-    and Ö alone.
+    Two queries a run (users, grants), then a lookup per kommun. Kommun names are
+    compared case-folded in Python: SQLite's ``lower()`` leaves Å, Ä and Ö alone.
     """
-    wanted = kommun.casefold()
-    granted = {
-        user_id for user_id, name in session.exec(select(UserKommun.user_id, UserKommun.kommun))
-        if name.casefold() == wanted
-    }  # fmt: skip
-    users = session.exec(select(User).where(col(User.is_active), col(User.email).is_not(None))).all()
-    return [(u.email, u.name) for u in users if u.email and (u.is_admin or u.id in granted)]
+    grants: dict[int, set[str]] = defaultdict(set)
+    for user_id, name in session.exec(select(UserKommun.user_id, UserKommun.kommun)):
+        grants[user_id].add(name.casefold())
+    users = session.exec(
+        select(User.id, User.email, User.name, User.is_admin).where(col(User.is_active), col(User.email).is_not(None))
+    ).all()
+    found: dict[str, list[tuple[str, str]]] = {}
+
+    def of(kommun: str) -> list[tuple[str, str]]:
+        wanted = kommun.casefold()
+        if wanted not in found:
+            found[wanted] = [
+                (email, name) for user_id, email, name, is_admin in users
+                if email and (is_admin or wanted in grants.get(user_id or 0, ()))
+            ]  # fmt: skip
+        return found[wanted]
+
+    return of
 
 
 def _payload(
@@ -209,30 +220,38 @@ def decide_due(
     today = now.astimezone(TZ).date()
     result = RemindResult(today=today)
     report = evaluate_promises(session, today=today)
-    promises = {p.slug: p for p in session.exec(select(Promise))}
-    units = {(u.promise_id, u.key): u for u in session.exec(select(Unit).where(col(Unit.retired_at).is_(None)))}
-    coordinators: dict[str, list[tuple[str, str]]] = {}
+    promises = {
+        slug: (id_, kommun) for slug, id_, kommun in session.exec(select(Promise.slug, Promise.id, Promise.kommun))
+    }
+    active = select(Unit.promise_id, Unit.key, Unit.id, Unit.email).where(col(Unit.retired_at).is_(None))
+    units: dict[tuple[int | None, str], tuple[int | None, str | None]] = {
+        (promise_id, key): (id_, email) for promise_id, key, id_, email in session.exec(active)
+    }
+    coordinators = _coordinators(session)
+    escalate_by_kommun: dict[str, list[str]] = {}
     optouts = _optouts(session)
     due_at = send_at(now, work=work, policy=policy)
     sent = _sent_on(session, due_at)
+    drafts: dict[str, tuple[NotificationDraft, dict[str, object]]] = {}
 
     for item in report.relevant():
         promise = promises.get(item.promise)
         if promise is None:
             continue
-        unit = units.get((promise.id, item.unit))
+        promise_id, kommun = promise
+        unit_id, email = units.get((promise_id, item.unit), (None, None))
         status = item.status
-        email = unit.email if unit is not None else None
         fact = QuotaFact(
             promise=item.promise, activity=status.activity, entity=status.entity, period_key=status.period_key,
             period_unit=_period_unit(item), period_end=status.span.end, state=status.state.value,
             done=status.done, required=status.required, days_left=status.left, unit=item.unit,
             unit_email=None if email and email.casefold() in optouts else email,
         )  # fmt: skip
-        if promise.kommun not in coordinators:
-            coordinators[promise.kommun] = _coordinators(session, promise.kommun)
-        escalate = [address for address, _name in coordinators[promise.kommun] if address.casefold() not in optouts]
-        decisions = decide([fact], today=today, escalate_to=escalate, policy=policy)
+        if kommun not in escalate_by_kommun:
+            escalate_by_kommun[kommun] = [
+                address for address, _name in coordinators(kommun) if address.casefold() not in optouts
+            ]
+        decisions = decide([fact], today=today, escalate_to=escalate_by_kommun[kommun], policy=policy)
         if not email and any(True for _ in decide([_with_email(fact)], today=today, policy=policy)):
             result.without_address.append(
                 f"{item.unit_name} ({item.promise}) har ingen e-postadress: påminnelsen om "
@@ -243,20 +262,24 @@ def decide_due(
                 recipient=decision.recipient, promise=item.promise, activity=status.activity,
                 entity=status.entity, period_key=status.period_key, level=decision.level,
             )  # fmt: skip
+            if key in drafts:  # the same decision twice in one run: recorded once, from the first
+                continue
             when = _next_slot(decision.recipient, due_at, sent=sent, now=now, work=work, policy=policy)
-            row = decide_notification(
-                session, key=key, recipient=decision.recipient, level=decision.level, now=now,
+            draft = NotificationDraft(
+                key=key, recipient=decision.recipient, level=decision.level, next_attempt_at=when,
                 payload=_payload(item, decision, today=today, context=context, now=now),
-                unit_id=unit.id if unit is not None and decision.audience == "unit" else None,
-                period_key=status.period_key,
+                unit_id=unit_id if decision.audience == "unit" else None, period_key=status.period_key,
             )  # fmt: skip
-            if row is not None:
-                row.next_attempt_at = when
-                result.decided.append(
-                    {"recipient": decision.recipient, "level": decision.level, "promise": item.promise,
-                     "activity": status.activity, "entity": status.entity, "period": status.period_key,
-                     "send_at": when.isoformat()}
-                )  # fmt: skip
+            drafts[key] = (
+                draft,
+                {"recipient": decision.recipient, "level": decision.level, "promise": item.promise,
+                 "activity": status.activity, "entity": status.entity, "period": status.period_key,
+                 "send_at": when.isoformat()},
+            )  # fmt: skip
+    # One statement for every decision; a key decided before (a rerun, a restart, a
+    # second instance) inserts nothing and is not reported.
+    recorded = decide_notifications(session, (draft for draft, _line in drafts.values()), now=now)
+    result.decided = [line for key, (_draft, line) in drafts.items() if key in recorded]
     for line in result.without_address:
         log.warning("%s", line)
     return result
@@ -323,12 +346,12 @@ def _item(payload: dict[str, Any]) -> DigestItem:
 def _claim(engine: Engine, ids: Sequence[int], *, now: dt.datetime) -> bool:
     """Move ``ids`` from decided to sending, all or nothing; False if another run has any."""
     with Session(engine) as session:
-        changed = session.execute(
+        claimed: sa.CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE's result
             sa.update(Notification)
             .where(col(Notification.id).in_(ids), col(Notification.state) == NotificationState.DECIDED)
             .values(state=NotificationState.SENDING, updated_at=now)
-        ).rowcount
-        if changed != len(ids):
+        )
+        if claimed.rowcount != len(ids):
             session.rollback()
             return False
         session.commit()

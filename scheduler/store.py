@@ -8,8 +8,8 @@ Time comes in as ``now`` (aware), never from the clock.
 Concurrency: ``get_or_create``/``upsert`` look up, then insert. Two transactions
 creating the same key at once cannot both succeed (the unique constraint refuses
 the second with ``IntegrityError``), so the loser should retry its whole unit of
-work. ``decide_notification`` is safe under concurrency by construction
-(``INSERT ... ON CONFLICT DO NOTHING``).
+work. ``decide_notifications`` (and ``decide_notification``, one draft) is safe under
+concurrency by construction (``INSERT ... ON CONFLICT DO NOTHING``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from scheduler.ical_plan import NAMESPACE
 
 __all__ = [
     "FIXED_STATUSES",
+    "NotificationDraft",
     "OccurrenceChanges",
     "OccurrenceDraft",
     "PlannedLike",
@@ -50,6 +51,7 @@ __all__ = [
     "content_hash",
     "correct_completion",
     "decide_notification",
+    "decide_notifications",
     "get_or_create",
     "hash_feed_token",
     "new_feed_token",
@@ -523,6 +525,76 @@ def correct_completion(
 
 
 # -- notifications ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationDraft:
+    """A decision to notify, as ``decide_notifications`` records it (``Notification`` columns).
+
+    ``key`` comes from ``notification_key``; ``next_attempt_at`` (aware) is when the
+    sender may first try it.
+    """
+
+    key: str
+    recipient: str
+    level: str
+    next_attempt_at: dt.datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    activity_id: int | None = None
+    entity_id: int | None = None
+    unit_id: int | None = None
+    period_key: str | None = None
+
+    def __post_init__(self) -> None:
+        as_utc(self.next_attempt_at, "next_attempt_at")
+
+
+def decide_notifications(session: Session, drafts: Iterable[NotificationDraft], *, now: dt.datetime) -> dict[str, int]:
+    """Record each decision once: ``{key: id}`` of the rows this call inserted.
+
+    One ``INSERT ... ON CONFLICT (key) DO NOTHING ... RETURNING id, key`` over all the
+    drafts (sent as few multi-row statements), on both backends: a key already decided,
+    by an earlier run or by another instance at the same moment, inserts nothing, is
+    left out of the answer and fails nothing. The unique constraint on ``key`` is what
+    guarantees it; a second instance deciding the same keys waits for the first one's
+    transaction (PostgreSQL) or for its write lock (SQLite), then skips them. A key
+    drafted twice is recorded from its first draft. The rows are inserted in key order,
+    so two instances lock the same keys in the same order and cannot deadlock.
+    """
+    now = as_utc(now, "now")
+    unique: dict[str, NotificationDraft] = {}
+    for draft in drafts:
+        unique.setdefault(draft.key, draft)
+    if not unique:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise NotImplementedError(f"decide_notifications supports sqlite and postgresql, not {dialect}")
+    table = Notification.__table__  # type: ignore[attr-defined]
+    statement = insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id, table.c.key)
+    rows = [
+        {
+            "key": d.key,
+            "recipient": d.recipient,
+            "level": d.level,
+            "state": NotificationState.DECIDED,
+            "activity_id": d.activity_id,
+            "entity_id": d.entity_id,
+            "unit_id": d.unit_id,
+            "period_key": d.period_key,
+            "attempts": 0,
+            "next_attempt_at": d.next_attempt_at,
+            "last_error": None,
+            "sent_at": None,
+            "payload": dict(d.payload),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for _key, d in sorted(unique.items())
+    ]
+    result = session.execute(statement, rows)
+    return {key: new_id for new_id, key in result.all()}
+
+
 def decide_notification(
     session: Session,
     *,
@@ -535,39 +607,25 @@ def decide_notification(
     entity: Entity | None = None,
     unit_id: int | None = None,
     period_key: str | None = None,
+    next_attempt_at: dt.datetime | None = None,
 ) -> Notification | None:
     """Record the decision to notify, once: the new row, or None if ``key`` is already decided.
 
-    ``INSERT ... ON CONFLICT (key) DO NOTHING`` on both backends, so two schedulers
-    deciding at the same moment record one row and neither fails.
+    One draft through ``decide_notifications`` (``INSERT ... ON CONFLICT DO NOTHING``),
+    so two schedulers deciding at the same moment record one row and neither fails.
+    ``next_attempt_at`` defaults to ``now``. Deciding many at once, use
+    ``decide_notifications``: one statement instead of a round trip per row.
     """
-    now = as_utc(now, "now")
-    row = Notification(
+    draft = NotificationDraft(
         key=key,
         recipient=recipient,
         level=level,
-        state=NotificationState.DECIDED,
+        next_attempt_at=now if next_attempt_at is None else next_attempt_at,
+        payload=payload or {},
         activity_id=activity.id if activity is not None else None,
         entity_id=entity.id if entity is not None else None,
         unit_id=unit_id,
         period_key=period_key,
-        next_attempt_at=now,
-        payload=dict(payload or {}),
-        created_at=now,
-        updated_at=now,
     )
-    values = row.model_dump(exclude={"id"})
-    dialect = session.get_bind().dialect.name
-    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-    if insert is None:
-        raise NotImplementedError(f"decide_notification supports sqlite and postgresql, not {dialect}")
-    statement = (
-        insert(Notification)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Notification.__table__.c.id)  # type: ignore[attr-defined]
-    )
-    new_id = session.execute(statement).scalar_one_or_none()
-    if new_id is None:
-        return None
-    return session.get(Notification, new_id)
+    new_id = decide_notifications(session, [draft], now=now).get(key)
+    return None if new_id is None else session.get(Notification, new_id)
