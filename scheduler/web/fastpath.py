@@ -54,8 +54,18 @@ def feed_protocol(endpoint: FeedEndpoint) -> type[HttpToolsProtocol]:
             self._defaults = b""
 
         def on_message_begin(self) -> None:
+            # What uvicorn's on_message_begin does minus the ASGI scope, which only a
+            # request that goes on to the app needs (made in _begin_asgi).
             self._answered = False
-            super().on_message_begin()
+            self.url = b""
+            self.expect_100_continue = False
+            self.headers = []
+
+        def _begin_asgi(self) -> None:
+            url, headers, expect = self.url, self.headers, self.expect_100_continue
+            super().on_message_begin()  # the scope, with a new (empty) headers list in it
+            self.url, self.expect_100_continue = url, expect
+            self.headers.extend(headers)
 
         def on_headers_complete(self) -> None:
             url = self.url
@@ -64,6 +74,7 @@ def feed_protocol(endpoint: FeedEndpoint) -> type[HttpToolsProtocol]:
                 and url.startswith(_FEEDS)
                 and (self.cycle is None or self.cycle.response_complete)
                 and not self.pipeline
+                and not self.parser.should_upgrade()
             ):
                 parser = self.parser
                 method = parser.get_method()
@@ -72,6 +83,7 @@ def feed_protocol(endpoint: FeedEndpoint) -> type[HttpToolsProtocol]:
                     keep_alive = parser.should_keep_alive() and parser.get_http_version() != "1.0"
                     self._send_fast(answer, method == b"HEAD", keep_alive)
                     return
+            self._begin_asgi()
             super().on_headers_complete()
 
         def _send_fast(self, answer: tuple[bool, bytes, bytes], head_only: bool, keep_alive: bool) -> None:
