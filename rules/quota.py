@@ -89,10 +89,12 @@ import bisect
 import datetime as dt
 import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from fractions import Fraction
+from itertools import chain
+from typing import Any, TypeVar
 
 from rules.errors import RuleValueError
 from rules.explain_sv import date_sv
@@ -114,10 +116,12 @@ __all__ = [
     "Untracked",
     "evaluate",
     "evaluate_period",
+    "positional_constructor",
     "summary_sv",
 ]
 
 _SATURDAY = 5
+_T = TypeVar("_T")
 
 
 class QuotaState(StrEnum):
@@ -236,6 +240,35 @@ class DaySet:
             return cls.available(window, work=work, school=school)
         return cls.available(window, work=work, weekend=item.weekdays)
 
+    @classmethod
+    def lov(cls, school: SchoolCalendar) -> DaySet:
+        """Every weekday ``school`` calls lov, lovdag or studiedag (cached per calendar)."""
+        return _lov_days(school)
+
+    def runs(self) -> list[int]:
+        """The days as runs of consecutive ordinals, flattened: ``[first, length, ...]``
+        (a compact form to store; ``DaySet.from_runs`` reads it back equal; a day
+        in the set twice breaks the run).
+
+        >>> days = DaySet.of([dt.date(2025, 3, 3), dt.date(2025, 3, 4), dt.date(2025, 3, 6)])
+        >>> DaySet.from_runs(days.runs()) == days
+        True
+        """
+        out: list[int] = []
+        previous = None
+        for ordinal in self.ordinals:
+            if previous is not None and ordinal == previous + 1:
+                out[-1] += 1
+            else:
+                out += [ordinal, 1]
+            previous = ordinal
+        return out
+
+    @classmethod
+    def from_runs(cls, runs: Sequence[int]) -> DaySet:
+        """The set ``runs()`` wrote."""
+        return cls(tuple(chain.from_iterable(range(a, a + n) for a, n in zip(runs[::2], runs[1::2], strict=True))))
+
     def count(self, start: dt.date, end: dt.date) -> int:
         """How many days from ``start`` to ``end``, both inclusive (0 when ``end < start``)."""
         if end < start:
@@ -350,6 +383,29 @@ class QuotaStatus:
         }
 
 
+def positional_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """A constructor for the frozen slots dataclass ``cls`` taking every field
+    positionally, in declaration order, without defaults or ``__post_init__``.
+
+    For hot loops that make tens of thousands of value objects (a national evaluation
+    makes one ``QuotaStatus`` per quota): the generated ``__init__`` of a frozen
+    dataclass parses keywords and looks ``object.__setattr__`` up once a field, which
+    costs about twice what setting the slots directly does. The object is the same.
+
+    >>> make = positional_constructor(Untracked)
+    >>> make("a", "vague", "x") == Untracked(activity="a", reason="vague", message_sv="x")
+    True
+    """
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    setters = {f"set_{name}": getattr(cls, name).__set__ for name in names}
+    body = "".join(f"    set_{name}(obj, {name})\n" for name in names)
+    source = f"def make({', '.join(names)}):\n    obj = new(cls)\n{body}    return obj\n"
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, **setters}
+    exec(source, namespace)  # noqa: S102 - source built from the dataclass's own field names
+    made: Callable[..., _T] = namespace["make"]
+    return made
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Untracked:
     """An activity without a count to follow up: listed, never warned about."""
@@ -399,6 +455,7 @@ def evaluate_period(
     school calendar for a school-bound activity to count the lov days left.
     """
     done_set = done if isinstance(done, DaySet) else DaySet.of(done)
+    lov = _lov_days(school) if school is not None else None
     if planned is None:
         planned = [o.day for o in period.occurrences]
     problem = period.problem.message_sv if period.problem is not None else None
@@ -413,7 +470,7 @@ def evaluate_period(
         days=days,
         today=today,
         planned=planned,
-        school=school,
+        lov=lov,
         thresholds=thresholds,
         problem=problem,
     )
@@ -431,10 +488,11 @@ def _evaluate(
     days: DaySet,
     today: dt.date,
     planned: Iterable[dt.date],
-    school: SchoolCalendar | None,
+    lov: DaySet | None,
     thresholds: QuotaThresholds,
     problem: str | None,
 ) -> QuotaStatus:
+    """``lov``: the school's lov weekdays for a school-bound activity, else None."""
     start, end = span.start, span.end
     count = done.count(start, min(end, today))
     available = days.count(start, end)
@@ -453,7 +511,7 @@ def _evaluate(
             done=count, available=available, gone=available if over else 0, left=0 if over else available,
             last_feasible_day=None if over or required == 0 else days.nth_back(end, required, floor=start),
             planned_left=() if over else _within(planned, start, end),
-            share=share, average=average, school_bound=school is not None, reasons=reasons_, problem=problem,
+            share=share, average=average, school_bound=lov is not None, reasons=reasons_, problem=problem,
         )  # fmt: skip
     yesterday = today - dt.timedelta(days=1)
     gone = days.count(start, min(end, yesterday)) if today > start else 0
@@ -465,7 +523,7 @@ def _evaluate(
     if ahead and done.count(today, end):  # rare: work recorded for today, on a planned day
         ahead = [d for d in ahead if not done.count(d, d)]
     planned_left = tuple(sorted(ahead))
-    lov = _lov_weekdays(school, today, end) if running and school is not None else 0
+    lov_left = lov.count(today, end) if running and lov is not None else 0
 
     reasons: list[str] = []
     if today < start:
@@ -497,8 +555,8 @@ def _evaluate(
         planned_left=planned_left,
         share=share,
         average=average,
-        school_bound=school is not None,
-        lov_days_left=lov,
+        school_bound=lov is not None,
+        lov_days_left=lov_left,
         reasons=tuple(reasons),
         problem=problem,
     )
@@ -546,11 +604,6 @@ def _running_state(
     return QuotaState.ON_TRACK
 
 
-def _lov_weekdays(school: SchoolCalendar, start: dt.date, end: dt.date) -> int:
-    """Weekdays from ``start`` to ``end`` that are lov, lovdag or studiedag."""
-    return _lov_days(school).count(start, end)
-
-
 @functools.lru_cache(maxsize=1024)
 def _lov_days(school: SchoolCalendar) -> DaySet:
     """Every weekday ``school`` calls lov, lovdag or studiedag: ``is_lov`` is False outside
@@ -586,10 +639,12 @@ def evaluate(
     *,
     completions: Mapping[tuple[str, str], Iterable[dt.date]],
     today: dt.date,
-    work: WorkCalendar,
+    work: WorkCalendar | None = None,
     school: SchoolCalendar | None = None,
     planned: Mapping[tuple[str, str, str], Iterable[dt.date]] | None = None,
     thresholds: QuotaThresholds = DEFAULT_THRESHOLDS,
+    days: Mapping[str, DaySet] | None = None,
+    lov: DaySet | None = None,
 ) -> QuotaReport:
     """Every quota of ``plan`` as of ``today`` (see the module docstring).
 
@@ -599,6 +654,12 @@ def evaluate(
     made with. ``planned``: planned days per ``(activity, entity, period_key)`` (what
     the feed shows); default the plan's occurrences. Statuses come sorted warnings
     first (``QuotaStatus.sort_key``); untracked activities in plan order.
+
+    ``days``/``lov``: the day sets worked out before (a stored plan's): per activity key
+    its available days (``DaySet.for_activity``), and the school's lov weekdays
+    (``DaySet.lov``; None when there is no school calendar). What is missing is made from
+    ``work``/``school``, so ``work`` is needed unless ``days`` covers every activity
+    and ``lov`` is given or ``school`` is None.
     """
     by_key = {item.key: item for item in inputs}
     done_sets = {key: DaySet.of(days) for key, days in completions.items()}
@@ -618,10 +679,17 @@ def evaluate(
         item = by_key.get(activity.key)
         if item is None:
             raise RuleValueError(f"activity {activity.key!r} is in the plan but not in the inputs")
-        days = DaySet.for_activity(item, plan.window, work=work, school=school)
-        lov_school = school if item.school_bound else None
+        found = days.get(activity.key) if days is not None else None
+        if found is None:
+            if work is None:
+                raise RuleValueError(f"no available days given for {activity.key!r}, and no work calendar")
+            found = DaySet.for_activity(item, plan.window, work=work, school=school)
+        if lov is None and school is not None:
+            lov = _lov_days(school)
+        lov_school = lov if item.school_bound else None
         school_bound = lov_school is not None
-        settled = _Settled(days, today)
+        activity_days = found
+        settled = _Settled(activity_days, today)
         by_entity: dict[str, list[PeriodPlan]] = {}
         for period in activity.periods:
             by_entity.setdefault(period.entity, []).append(period)
@@ -630,7 +698,7 @@ def evaluate(
             if periods[0].average:
                 statuses.append(
                     _evaluate_average(
-                        periods, done=done, days=days, today=today, school=lov_school,
+                        periods, done=done, days=activity_days, today=today, lov=lov_school,
                         planned=planned, thresholds=thresholds,
                     )
                 )  # fmt: skip
@@ -642,9 +710,12 @@ def evaluate(
                     statuses.append(settled.status(period, done=done, planned=wanted, school_bound=school_bound))
                     continue
                 statuses.append(
-                    evaluate_period(
-                        period, done=done, today=today, days=days, planned=wanted, school=lov_school,
+                    _evaluate(
+                        activity=period.activity, entity=period.entity, span=span, required=period.required,
+                        share=period.share, average=period.average, done=done, days=activity_days, today=today,
+                        planned=[o.day for o in period.occurrences] if wanted is None else wanted, lov=lov_school,
                         thresholds=thresholds,
+                        problem=period.problem.message_sv if period.problem is not None else None,
                     )
                 )  # fmt: skip
     statuses.sort(key=QuotaStatus.sort_key)
@@ -659,53 +730,60 @@ class _Settled:
     national evaluation goes through here (tests compare it with ``evaluate_period``).
     """
 
-    __slots__ = ("_available", "_days", "_last", "_today")
+    __slots__ = ("_days", "_last", "_spans", "_today", "_today_ordinal")
 
     def __init__(self, days: DaySet, today: dt.date) -> None:
         self._days = days
         self._today = today
-        self._available: dict[tuple[dt.date, dt.date], int] = {}
-        self._last: dict[tuple[dt.date, dt.date, int], dt.date | None] = {}
+        self._today_ordinal = today.toordinal()
+        # per span (by identity: the plan holds the spans, which its periods share):
+        # first and last day as ordinals, available days, the end in words
+        self._spans: dict[int, tuple[int, int, int, str]] = {}
+        self._last: dict[tuple[int, int], dt.date | None] = {}
 
     def status(
         self, period: PeriodPlan, *, done: DaySet, planned: Iterable[dt.date] | None, school_bound: bool
     ) -> QuotaStatus:
-        span, today, required = period.span, self._today, period.required
-        start, end = span.start, span.end
-        available = self._available.get((start, end))
-        if available is None:
-            available = self._available[(start, end)] = self._days.count(start, end)
+        span, required = period.span, period.required
+        found = self._spans.get(id(span))
+        if found is None:
+            first, last = span.start.toordinal(), span.end.toordinal()
+            ordinals = self._days.ordinals
+            available = bisect.bisect_right(ordinals, last) - bisect.bisect_left(ordinals, first)
+            found = self._spans[id(span)] = (first, last, available, date_sv(span.end))
+        first, last, available, end_sv = found
         reasons: tuple[str, ...] = ()
         last_feasible = None
-        if today > end:
-            count = done.count(start, end) if done.ordinals else 0
+        planned_left: tuple[dt.date, ...] = ()
+        if self._today_ordinal > last:
+            done_days = done.ordinals
+            count = bisect.bisect_right(done_days, last) - bisect.bisect_left(done_days, first) if done_days else 0
             if count >= required:
                 state = QuotaState.FULFILLED
                 if required == 0:
                     reasons = ("inget krävs i perioden (inga möjliga dagar)" if available == 0 else "inget krävs",)
             else:
                 state = QuotaState.MISSED
-                reasons = (f"perioden slutade {date_sv(end)} med {count} av {required}",)
-            planned_left: tuple[dt.date, ...] = ()
+                reasons = (f"perioden slutade {end_sv} med {count} av {required}",)
+            gone, left = available, 0
         else:
             count = 0  # nothing done after today counts
             state = QuotaState.UPCOMING
             if required:
-                key = (start, end, required)
+                key = (id(span), required)
                 if key in self._last:
                     last_feasible = self._last[key]
                 else:
-                    last_feasible = self._last[key] = self._days.nth_back(end, required, floor=start)
+                    last_feasible = self._last[key] = self._days.nth_back(span.end, required, floor=span.start)
             if planned is None:
                 planned = [o.day for o in period.occurrences]
-            planned_left = _within(planned, start, end) if planned else ()
-        over = state is not QuotaState.UPCOMING
-        return QuotaStatus(
-            activity=period.activity, entity=period.entity, span=span, today=today, state=state, required=required,
-            done=count, available=available, gone=available if over else 0, left=0 if over else available,
-            last_feasible_day=last_feasible, planned_left=planned_left, share=period.share, average=period.average,
-            school_bound=school_bound, reasons=reasons,
-            problem=period.problem.message_sv if period.problem is not None else None,
+            if planned:
+                planned_left = _within(planned, span.start, span.end)
+            gone, left = 0, available
+        return _new_status(
+            period.activity, period.entity, span, self._today, state, required, count, available, gone, left,
+            last_feasible, planned_left, period.share, period.average, school_bound, 0, reasons,
+            period.problem.message_sv if period.problem is not None else None,
         )  # fmt: skip
 
 
@@ -715,7 +793,7 @@ def _evaluate_average(
     done: DaySet,
     days: DaySet,
     today: dt.date,
-    school: SchoolCalendar | None,
+    lov: DaySet | None,
     planned: Mapping[tuple[str, str, str], Iterable[dt.date]] | None,
     thresholds: QuotaThresholds,
 ) -> QuotaStatus:
@@ -747,10 +825,13 @@ def _evaluate_average(
         days=days,
         today=today,
         planned=wanted,
-        school=school,
+        lov=lov,
         thresholds=thresholds,
         problem=problems[0] if problems else None,
     )
+
+
+_new_status = positional_constructor(QuotaStatus)
 
 
 # -- words --------------------------------------------------------------------------------------

@@ -72,7 +72,18 @@ from rules.planner import (
     UnscheduledReason,
     plan,
 )
-from rules.quota import DEFAULT_THRESHOLDS, QuotaState, QuotaStatus, QuotaThresholds, Untracked, evaluate, summary_sv
+from rules.quota import (
+    DEFAULT_THRESHOLDS,
+    STATE_ORDER,
+    DaySet,
+    QuotaState,
+    QuotaStatus,
+    QuotaThresholds,
+    Untracked,
+    evaluate,
+    positional_constructor,
+    summary_sv,
+)
 from rules.school import SchoolCalendar, Term, estimated_school_calendar, parse_school_calendar
 from scheduler.db import Activity, ActivityPartner, Completion, Entity, Occurrence, OccurrenceStatus, Promise, Unit
 from scheduler.db.models import PromisePlan
@@ -219,6 +230,9 @@ class StatusReport:
         }
 
 
+_new_item = positional_constructor(QuotaItem)
+
+
 # -- rows → planner inputs ----------------------------------------------------------------------------
 def _time(value: Any) -> dt.time | None:
     if not value:
@@ -256,11 +270,17 @@ def plan_inputs_from_rows(
 
 @dataclass(frozen=True, slots=True)
 class _Planned:
+    """A promise's plan and what evaluating it needs besides the rows: the planner inputs,
+    per activity key its available days (``DaySet.for_activity``), the school's lov
+    weekdays (None without a school calendar) and the notes about the evaluation (of
+    which ``calendar_notes`` are about the school calendar)."""
+
     plan: Plan
     inputs: tuple[ActivityPlanInput, ...]
-    work: WorkCalendar
-    school: SchoolCalendar | None
+    days: dict[str, DaySet]
+    lov: DaySet | None
     notes: tuple[str, ...]
+    calendar_notes: tuple[str, ...] = ()
 
 
 _CACHE: OrderedDict[str, _Planned] = OrderedDict()
@@ -295,7 +315,7 @@ def _school_calendar(promise: Promise) -> tuple[SchoolCalendar | None, tuple[str
 
 
 #: The format of ``PromisePlan.body``; part of ``plan_key``, so a new format re-plans.
-_BODY_FORMAT = 4
+_BODY_FORMAT = 5
 
 
 def plan_key(promise: Promise, activities: Iterable[Activity], entities: Iterable[Entity]) -> str:
@@ -350,8 +370,8 @@ def _planned(
 def _make_planned(
     promise: Promise, activities: list[Activity], entities: list[Entity], *, stored: str | None = None
 ) -> _Planned:
-    school, notes = _school_calendar(promise)
-    work = school.work if school is not None else WorkCalendar()
+    """Plan ``activities``, or decode ``stored`` (then the school calendar is not parsed:
+    the stored plan holds the day sets and notes made from it)."""
     inputs: list[ActivityPlanInput] = []
     bad: list[str] = []
     for activity in activities:
@@ -359,9 +379,16 @@ def _make_planned(
             inputs.extend(plan_inputs_from_rows([activity], entities, tz=promise.tz))
         except (RuleError, ValueError, TypeError) as exc:
             bad.append(f"{promise.slug}: aktiviteten {activity.key} kan inte utvärderas: {exc}")
+    if stored is not None:
+        made, days, lov, notes = _decode_plan(stored)
+        return _Planned(plan=made, inputs=tuple(inputs), days=days, lov=lov, notes=(*notes, *bad), calendar_notes=notes)
+    school, notes = _school_calendar(promise)
+    work = school.work if school is not None else WorkCalendar()
     window = Window(start=promise.valid_from, end=promise.valid_until)
-    made = _decode_plan(stored) if stored is not None else plan(inputs, window=window, work=work, school=school)
-    return _Planned(plan=made, inputs=tuple(inputs), work=work, school=school, notes=(*notes, *bad))
+    made = plan(inputs, window=window, work=work, school=school)
+    days = {item.key: DaySet.for_activity(item, window, work=work, school=school) for item in inputs}
+    lov = DaySet.lov(school) if school is not None else None
+    return _Planned(plan=made, inputs=tuple(inputs), days=days, lov=lov, notes=(*notes, *bad), calendar_notes=notes)
 
 
 # -- stored plans ------------------------------------------------------------------------------------
@@ -379,7 +406,7 @@ def store_plan(session: Session, promise: Promise) -> PromisePlan:
         session.exec(select(Entity).where(Entity.promise_id == promise.id, col(Entity.retired_at).is_(None)))
     )
     made = _make_planned(promise, activities, entities)
-    key, body = plan_key(promise, activities, entities), _encode_plan(made.plan)
+    key, body = plan_key(promise, activities, entities), _encode_plan(made)
     row = session.exec(select(PromisePlan).where(PromisePlan.promise_id == promise.id)).one_or_none()
     if row is None:
         assert promise.id is not None  # noqa: S101 - the loader flushed the promise
@@ -416,21 +443,31 @@ def _span_json(s: PeriodSpan) -> list[Any]:
     return out
 
 
-def _encode_plan(made: Plan) -> str:
-    """The parts of ``made`` that ``rules.quota.evaluate`` reads, as compact JSON: the
-    spans once, per activity its entities once, and per entity × span ``[span, entity,
-    required, available]`` plus ``{"share", "average", "problem"}`` where they are not
-    1, false and none (dates as ordinals). Occurrences and the planner's last feasible
-    days are left out: evaluation takes the planned days from the occurrence rows and
-    works out the last feasible day itself."""
+def _encode_plan(made: _Planned) -> str:
+    """What ``rules.quota.evaluate`` reads of ``made``, as compact JSON (format 5):
+
+    * ``window``: the validity as ordinals; ``spans``: every period span once
+      (``_span_json``); ``days``: every distinct available-day set once, as runs
+      (``DaySet.runs``); ``lov``: the school's lov weekdays as runs (null without a
+      school calendar); ``notes``: the notes about the school calendar;
+    * per activity: ``key``, ``unscheduled``, ``problems``, ``entities`` (once),
+      ``days`` (index into ``days``, null when none were made) and ``periods``, one flat
+      list of ``span, entity, required, available`` (indices and numbers) per period,
+      with ``extra`` (by the period's index) holding ``share``, ``average`` and
+      ``problem`` where they are not 1, false and none.
+
+    Occurrences and the planner's last feasible days are left out: evaluation takes the
+    planned days from the occurrence rows and works out the last feasible day itself."""
     activities: list[dict[str, Any]] = []
     spans: dict[PeriodSpan, int] = {}
-    for activity in made.activities:
+    day_sets: dict[tuple[int, ...], int] = {}
+    for activity in made.plan.activities:
         entities: dict[str, int] = {}
-        periods: list[list[Any]] = []
-        for p in activity.periods:
-            row: list[Any] = [spans.setdefault(p.span, len(spans)), entities.setdefault(p.entity, len(entities))]
-            row += [p.required, p.available]
+        periods: list[int] = []
+        extras: dict[str, dict[str, Any]] = {}
+        for i, p in enumerate(activity.periods):
+            periods += [spans.setdefault(p.span, len(spans)), entities.setdefault(p.entity, len(entities))]
+            periods += [p.required, p.available]
             extra: dict[str, Any] = {}
             if p.share != 1:
                 extra["share"] = str(p.share)
@@ -438,7 +475,9 @@ def _encode_plan(made: Plan) -> str:
                 extra["average"] = True
             if p.problem is not None:
                 extra["problem"] = _problem_json(p.problem)
-            periods.append([*row, extra] if extra else row)
+            if extra:
+                extras[str(i)] = extra
+        days = made.days.get(activity.key)
         activities.append(
             {
                 "key": activity.key,
@@ -447,18 +486,29 @@ def _encode_plan(made: Plan) -> str:
                 else None,
                 "problems": [_problem_json(x) for x in activity.problems],
                 "entities": list(entities),
+                "days": day_sets.setdefault(days.ordinals, len(day_sets)) if days is not None else None,
                 "periods": periods,
+                "extra": extras,
             }
         )
-    window = [made.window.start.toordinal(), made.window.end.toordinal()]
-    body = {"window": window, "spans": [_span_json(s) for s in spans], "activities": activities}
+    body = {
+        "window": [made.plan.window.start.toordinal(), made.plan.window.end.toordinal()],
+        "spans": [_span_json(s) for s in spans],
+        "days": [DaySet(ordinals).runs() for ordinals in day_sets],
+        "lov": made.lov.runs() if made.lov is not None else None,
+        "notes": list(made.calendar_notes),
+        "activities": activities,
+    }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-#: Spans and terms decoded before, shared by every stored plan that has them (most
-#: promises of one validity share their months and weeks); cleared when it grows large.
+#: Spans, terms and day sets decoded before, shared by every stored plan that has them
+#: (most promises of one validity share their months, weeks and working days); each
+#: cleared when it grows large.
 _SPANS: dict[tuple[Any, ...], PeriodSpan] = {}
 _SPANS_MAX = 100_000
+_DAY_SETS: dict[tuple[int, ...], DaySet] = {}
+_DAY_SETS_MAX = 10_000
 _ONE = Fraction(1)
 
 
@@ -479,20 +529,37 @@ def _span(data: list[Any]) -> PeriodSpan:
     return found
 
 
-def _decode_plan(text: str) -> Plan:
-    """The plan ``_encode_plan`` wrote, without occurrences and last feasible days."""
+def _day_set(runs: list[int]) -> DaySet:
+    key = tuple(runs)
+    found = _DAY_SETS.get(key)
+    if found is None:
+        if len(_DAY_SETS) >= _DAY_SETS_MAX:
+            _DAY_SETS.clear()
+        found = _DAY_SETS[key] = DaySet.from_runs(runs)
+    return found
+
+
+def _decode_plan(text: str) -> tuple[Plan, dict[str, DaySet], DaySet | None, tuple[str, ...]]:
+    """What ``_encode_plan`` wrote: the plan (without occurrences and last feasible days),
+    the available days per activity key, the lov weekdays and the school notes."""
     body = json.loads(text)
     day = dt.date.fromordinal
     activities: list[ActivityPlan] = []
     unscheduled: list[Unscheduled] = []
     problems: list[PlanProblem] = []
     spans = [_span(data) for data in body["spans"]]
+    day_sets = [_day_set(runs) for runs in body["days"]]
+    days: dict[str, DaySet] = {}
     for a in body["activities"]:
         key = a["key"]
         entities = a["entities"]
+        if a["days"] is not None:
+            days[key] = day_sets[a["days"]]
+        flat, extras = a["periods"], a["extra"]
         periods = []
-        for row in a["periods"]:
-            extra = row[4] if len(row) > 4 else None
+        for i in range(len(flat) // 4):
+            span, entity, required, available = flat[4 * i : 4 * i + 4]
+            extra = extras.get(str(i)) if extras else None
             if extra is None:
                 share, average, problem = _ONE, False, None
             else:
@@ -500,8 +567,8 @@ def _decode_plan(text: str) -> Plan:
                 average, problem = extra.get("average", False), _problem(extra.get("problem"))
             periods.append(
                 PeriodPlan(
-                    activity=key, entity=entities[row[1]], span=spans[row[0]], share=share, required=row[2],
-                    available=row[3], occurrences=(), last_feasible_day=None, average=average, problem=problem,
+                    activity=key, entity=entities[entity], span=spans[span], share=share, required=required,
+                    available=available, occurrences=(), last_feasible_day=None, average=average, problem=problem,
                 )
             )  # fmt: skip
         skipped = None
@@ -513,10 +580,12 @@ def _decode_plan(text: str) -> Plan:
         problems.extend(own)
         activities.append(ActivityPlan(key=key, periods=tuple(periods), unscheduled=skipped, problems=own))
     window = Window(start=day(body["window"][0]), end=day(body["window"][1]))
-    return Plan(
+    made = Plan(
         window=window, activities=tuple(activities), occurrences=(), problems=tuple(problems),
         unscheduled=tuple(unscheduled),
     )  # fmt: skip
+    lov = _day_set(body["lov"]) if body["lov"] is not None else None
+    return made, days, lov, tuple(body["notes"])
 
 
 # -- the entry point --------------------------------------------------------------------------------------
@@ -672,8 +741,9 @@ def read_inputs(
 
 
 def _item_order(item: QuotaItem) -> tuple[object, ...]:
-    rank, end, activity, entity, period = item.status.sort_key()
-    return (rank, end, item.promise, activity, entity, period)
+    status = item.status
+    return (STATE_ORDER.index(status.state), status.span.end, item.promise, status.activity, status.entity,
+            status.span.key)  # fmt: skip
 
 
 def evaluate_inputs(inputs: StatusInputs, *, thresholds: QuotaThresholds = DEFAULT_THRESHOLDS) -> StatusReport:
@@ -698,8 +768,8 @@ def evaluate_inputs(inputs: StatusInputs, *, thresholds: QuotaThresholds = DEFAU
             planned_promise.inputs,
             completions=done.get(row.id, {}),
             today=today,
-            work=planned_promise.work,
-            school=planned_promise.school,
+            days=planned_promise.days,
+            lov=planned_promise.lov,
             planned=planned.get(row.id, {}),
             thresholds=thresholds,
         )
@@ -710,18 +780,8 @@ def evaluate_inputs(inputs: StatusInputs, *, thresholds: QuotaThresholds = DEFAU
         shown = {a.key: (a.title, units[a.unit_id].key, units[a.unit_id].name) for a in mine}
         for status in report.statuses:
             activity_title, unit_key, unit_name = shown[status.activity]
-            items.append(
-                QuotaItem(
-                    promise=slug,
-                    promise_title=title,
-                    kommun=kommun,
-                    activity_title=activity_title,
-                    entity_name=names.get(status.entity) if status.entity else None,
-                    unit=unit_key,
-                    unit_name=unit_name,
-                    status=status,
-                )
-            )
+            entity_name = names.get(status.entity) if status.entity else None
+            items.append(_new_item(slug, title, kommun, activity_title, entity_name, unit_key, unit_name, status))
         for skipped in report.untracked:
             activity = by_key[skipped.activity]
             responsible = units[activity.unit_id]
