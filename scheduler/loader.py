@@ -48,7 +48,7 @@ __all__ = ["PLANNING_VERSION", "LoadResult", "load_file", "load_spec", "promise_
 
 #: Raised whenever the planner or the parser changes what a file plans to, so that a
 #: reload of an unchanged file re-plans instead of being skipped.
-PLANNING_VERSION = "2026-11-23.3"  # .2: the school calendar is stored (0003); .3: the plan too (0006)
+PLANNING_VERSION = "2026-11-23.4"  # .2: the school calendar is stored (0003); .3: the plan too (0006); .4: its day sets
 
 
 @dataclass(slots=True)
