@@ -5,7 +5,7 @@ call it) has two steps, each safe to repeat and safe to run on two instances at 
 
 1. **Decide** (``decide_due``): ``scheduler.status.evaluate_promises`` as of the local
    date, the facts go through ``rules.reminders.decide``, and every decision is
-   recorded with ``scheduler.store.decide_notification`` under its unique key
+   recorded with ``scheduler.store.decide_notifications`` under its unique key
    (recipient, promise, activity, entity, period, level): ``INSERT ... ON CONFLICT DO
    NOTHING``, so a rerun, a restart or a second instance records nothing twice. The
    row keeps the message's content (``payload``) and ``next_attempt_at``: the next

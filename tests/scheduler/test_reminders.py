@@ -58,7 +58,7 @@ class Smtp:
         return sorted(r for m in self.recorder.received for r in m.rcpt_tos)
 
     def messages(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(m.content, policy=policy.default) for m in self.recorder.received]  # type: ignore[misc]
+        return [email.message_from_bytes(m.content, policy=policy.default) for m in self.recorder.received]
 
 
 @pytest.fixture
@@ -66,6 +66,12 @@ def smtp() -> Iterator[Smtp]:
     server = Smtp()
     yield server
     server.controller.stop()
+
+
+def plain(message: email.message.EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
 
 
 def states(engine: Engine) -> dict[str, int]:
@@ -86,7 +92,7 @@ def test_one_digest_per_unit_sent_once_across_reruns(loaded: Engine, smtp: Smtp)
     assert states(loaded) == {"sent": decided}
 
     kommunen = next(m for m in smtp.messages() if KOMMUNEN in m["To"])
-    body = kommunen.get_body(("plain",)).get_content()
+    body = plain(kommunen)
     assert "Informationskvällar för vårdnadshavare på Björkskolan är inte genomförd än" in body
     assert "Markera som genomförd: https://lofte.example.se/klart/" in body
     assert kommunen["List-Unsubscribe"].startswith("<https://lofte.example.se/avregistrera/")
@@ -197,6 +203,31 @@ def test_at_night_decisions_wait_for_the_next_working_morning(loaded: Engine, tm
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
 
 
+def test_every_decision_is_stored_with_its_send_time_in_one_run_and_none_twice(loaded: Engine) -> None:
+    friday_night = dt.datetime(2019, 11, 29, 22, 0, tzinfo=STOCKHOLM).astimezone(dt.UTC)
+    with Session(loaded) as session:
+        result = decide_due(session, now=friday_night, context=CONTEXT)
+        session.commit()
+    with Session(loaded) as session:
+        rows = session.exec(select(Notification)).all()
+    fields = ("recipient", "level", "activity", "entity", "period")
+    lines = {tuple(d[f] for f in fields): d["send_at"] for d in result.decided}
+    stored = {(r.recipient, r.level, *r.key.split("|")[2:4], r.period_key): r.next_attempt_at for r in rows}
+    assert len(rows) == len(result.decided) >= 4
+    assert {k: v.isoformat() for k, v in stored.items() if v is not None} == lines
+    assert {r.state for r in rows} == {NotificationState.DECIDED}
+    assert all(r.created_at == friday_night and r.payload["promise"] == "astorp-2019" for r in rows)
+    # The same decisions a minute later, and on another instance's engine: nothing recorded again.
+    other = make_engine(loaded.url)
+    try:
+        with Session(other) as session:
+            assert decide_due(session, now=friday_night + dt.timedelta(minutes=1), context=CONTEXT).decided == []
+            session.commit()
+    finally:
+        other.dispose()
+    assert states(loaded) == {"decided": len(rows)}
+
+
 def test_done_stops_reminders_and_a_unit_without_address_is_reported(loaded: Engine, smtp: Smtp) -> None:
     with Session(loaded) as session:
         for school in ("bjorkskolan", "ekskolan"):
@@ -227,7 +258,7 @@ def test_coordinators_hear_critical_quotas_and_unsubscribed_addresses_hear_nothi
     assert {d["recipient"] for d in result.decided} == {KOMMUNEN, "sara@example.se"}
     assert smtp.recipients() == [KOMMUNEN, "sara@example.se"]
     escalation = next(m for m in smtp.messages() if "sara@example.se" in m["To"])
-    assert "Plan för Medborgarlöftet 2020 till beslut" in escalation.get_body(("plain",)).get_content()
+    assert "Plan för Medborgarlöftet 2020 till beslut" in plain(escalation)
 
 
 def test_unsubscribe_tokens_name_their_address_and_refuse_forgeries() -> None:
@@ -275,7 +306,7 @@ def test_the_digest_carries_the_units_feed_address(loaded: Engine, smtp: Smtp, t
     context = mail_context(settings, "https://lofte.example.se")
     run_once(loaded, now=MORNING, notifier=smtp.notifier(), context=context)
     polisen = next(m for m in smtp.messages() if POLISEN in m["To"])
-    body = polisen.get_body(("plain",)).get_content()
+    body = plain(polisen)
     unit_feed = next(f for f in issued if f.info.name.startswith("Lokalpolisområde Klippan"))
     assert f"https://lofte.example.se/feeds/{unit_feed.token}.ics" in body
 
