@@ -40,7 +40,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress
+from itertools import accumulate, compress
 
 from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window
 from rules.sv_lexicon import (
@@ -115,8 +115,9 @@ class _Gated:
         return (self.rx_ascii if s.isascii() else self.rx).finditer(s) if self._may(s) else iter(())
 
 
-#: for each `_Anchored` pattern (by its ``slot``), the positions where it may start, ascending
-_Index = list[list[int]]
+#: for each `_Anchored` pattern (by its ``slot``) that may start somewhere, the positions where
+#: it may, ascending (a pattern that may start nowhere has no entry)
+_Index = dict[int, list[int]]
 #: every `_Anchored` pattern, in the order of their slots
 _ANCHORED: list[_Anchored] = []
 #: every word some `_Anchored` pattern starts with (each adds its own), and word prefixes
@@ -129,22 +130,53 @@ def _index(s: str) -> _Index:
     comes before) that are one of its words, begin with one of its prefixes or with a digit,
     or are "/".
 
-    Found by one scan (`_LEAD`, compiled below the patterns) that stops only at a
-    character that is not a word character, and there tries a prefix tree of the words;
-    each token found is filed under the patterns that may start with it (`_slots`).
+    A token other than "/" is a whole run of word characters, so in ASCII text (nearly every
+    sentence once folded) the runs are the pieces between the spaces of a copy of `s` whose
+    other characters are spaces (`_GAPS`: one C-level translation and split); a piece's
+    position is the sum of the lengths before it. Each token is filed under the patterns that
+    may start with it (`_slots`). Other text is scanned by `_lead` (`_LEAD_TOKEN`, compiled
+    below the patterns).
     Blanking nearly always replaces whole words (a blanked span starts and ends at a word
     boundary), so the index of the first `s` holds for every later `s`, less the blanked
     words: one scan serves all passes. ``_Work.blank`` indexes again when a span did split
     a word.
     """
-    index: _Index = [[] for _ in _ANCHORED]
-    # a space in front lets the scan find a token at the very start too: in " " + s, the
-    # non-word character before a token is at the token's position in `s`
-    for m in (_LEAD_ASCII if s.isascii() else _lead()).finditer(" " + s):
-        pos = m.start()
-        for slot in _slots(m.group(1)):
-            index[slot].append(pos)
+    index: _Index = {}
+    if not s.isascii():
+        # a space in front lets the scan find a token at the very start too: in " " + s, the
+        # non-word character before a token is at the token's position in `s`
+        for m in _lead().finditer(" " + s):
+            pos = m.start()
+            for slot in _slots(m.group(1)):
+                index.setdefault(slot, []).append(pos)
+        return index
+    pieces = s.encode().translate(_GAPS).decode().split(" ")
+    slots = list(map(_slots, pieces))  # (C-level loops: most pieces have none)
+    before = list(accumulate(map(len, pieces), initial=0))  # piece k is at before[k] + k
+    for k in compress(range(len(pieces)), slots):
+        pos = before[k] + k
+        for slot in slots[k]:
+            if slot in index:
+                index[slot].append(pos)
+            else:
+                index[slot] = [pos]
+    if "/" in s:  # "/" is a token where no word character comes before it
+        slash = _slots("/")
+        pos = s.find("/")
+        while pos >= 0:
+            if pos == 0 or not _is_word_char(s[pos - 1]):
+                for slot in slash:
+                    index.setdefault(slot, []).append(pos)
+            pos = s.find("/", pos + 1)
+        for slot in slash:
+            if slot in index:
+                index[slot].sort()
     return index
+
+
+#: `bytes.translate` table: every byte that is not an ASCII word character (``\w``) to a space
+#: (one C loop over the bytes; ``str.translate`` looks each character up in a dict)
+_GAPS = bytes(c if c < 128 and (chr(c).isalnum() or chr(c) == "_") else 32 for c in range(256))
 
 
 @lru_cache(maxsize=4096)
@@ -206,12 +238,12 @@ class _Anchored:
         _ANCHOR_PREFIXES.extend(prefixes)
 
     def may_start(self, word: str) -> bool:
-        return word in self.starts or (self.numerals and word[0].isdecimal()) or word.startswith(self.prefixes)
+        return word in self.starts or (self.numerals and word[:1].isdecimal()) or word.startswith(self.prefixes)
 
     def finditer(self, s: str, index: _Index) -> list[re.Match[str]]:
         """The matches ``re.finditer`` would give, in order (`index` is `_index` of `s`)."""
-        starts = index[self.slot]
-        if not starts:  # the common case: none of its words in the text
+        starts = index.get(self.slot)
+        if starts is None:  # the common case: none of its words in the text
             return []
         match = (self.rx_ascii if s.isascii() else self.rx).match
         found = []
@@ -225,8 +257,8 @@ class _Anchored:
         return found
 
     def search(self, s: str, index: _Index) -> re.Match[str] | None:
-        starts = index[self.slot]
-        if not starts:
+        starts = index.get(self.slot)
+        if starts is None:
             return None
         match = (self.rx_ascii if s.isascii() else self.rx).match
         for pos in starts:
@@ -279,7 +311,7 @@ class _Work:
     f: str  # folded, for names
     s: str  # folded and typo-corrected; recognised spans get blanked
     today: dt.date
-    starts: _Index = field(default_factory=list)  # where `_Anchored` patterns may start, see `_index`
+    starts: _Index = field(default_factory=dict)  # where `_Anchored` patterns may start, see `_index`
     window: Window | None = None
     deadline: dt.date | None = None
     signing_start: bool = False
@@ -1283,31 +1315,39 @@ def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool
 
 # --- kinds ---------------------------------------------------------------------------------
 
-_RX_VAGUE = _c(
+# The markers of a conditional and of an event are one pattern each, tried (`_Anchored`) only
+# at the words their branches start with: the common ones ("i", "om", "vid") fail at once.
+# Vague markers are also found inside words ("samverkarkontinuerligt": `_w` binds its
+# look-arounds to the first and last branch only), so they are a scan, behind a gate.
+_RX_VAGUE = _g(
     _w(
         r"regelbund\w*|kontinuerlig\w*|lopande|fortlopande|aterkommande|frekvent\w*|ett antal|ett flertal|"
         r"flera(?: olika)? (?:tillfallen|ganger|insatser)|nagra (?:ganger|tillfallen)|ett par (?:ganger|tillfallen)|"
         r"tata (?:kontakter|besok|insatser|kontroller|moten|traffar)|tat kontakt|ofta|med jamna mellanrum|"
         r"stundtals|emellanat|periodvis|standigt|fortlopande|ett fatal|nagon gang|vid flera tillfallen|"
         r"i storre utstrackning|oftare|flitigt|tidvis"
-    )
-)
-# Conditions, one gated pattern each: most sentences carry none of the gate words.
-_RX_CONDITIONALS = (
-    _g(r"(?:^|[,;.] ?)om\s(?!aret\b|dagen\b|manaden\b|veckan\b)", "om "),
-    _g(r"(?:^|[,;] ?)onskar\s", "onskar"),
-    _g(r"\b(?:vid|efter|utifran|om) behov\b|\bbehov uppstar\b|\bbehovsprovat?\b", "behov"),
-    _g(r"\b(?:da|nar) det (?:ar|anses|bedoms) (?:befogat|motiverat|lampligt|nodvandigt)|\bnar det behovs\b", "det "),
-    _g(
-        r"\bom (?:\w+ ){0,6}(?:medger|kraver|tillater|onskar|onskas|behovs|uppstar|uppkommer|finns|visar|"
-        r"foranleder|motiverar)\b",
-        "medger", "kraver", "tillater", "onska", "behovs", "uppstar", "uppkommer", "finns", "visar", "foranleder",
-        "motiverar",
     ),
-    _g(r"\bi man av\b|\bi den man\b", " man"),
-    _g(r"\bi forekommande fall\b", "forekommande"),
-    _g(r"\b(?:vid|pa) (?:en )?(?:begaran|forfragan|efterfragan)\b", "begaran", "fragan"),
-    _g(r"\bom mojligt\b|\bvid eventuell\w*\b|\bom sa (?:onskas|kravs)\b", "mojligt", "eventuell", "om sa"),
+    "regelbund", "kontinuerlig", "lopande", "aterkommande", "frekvent", "antal", "flertal", "flera", "nagra",
+    "ett par", "tat", "ofta", "jamna", "stundtals", "emellanat", "periodvis", "standigt", "fatal", "nagon gang",
+    "utstrackning", "flitigt", "tidvis",
+)
+# Conditions: "om" and "önskar" only at the start of a sentence or clause (after "," ";" "."),
+# said with look-behinds so that a match starts at the word.
+_CONDITIONALS = (
+    r"(?:(?<![^,;.])|(?<=[,;.] ))om\s(?!aret\b|dagen\b|manaden\b|veckan\b)",
+    r"(?:(?<![^,;])|(?<=[,;] ))onskar\s",
+    r"\b(?:vid|efter|utifran|om) behov\b|\bbehov uppstar\b|\bbehovsprovat?\b",
+    r"\b(?:da|nar) det (?:ar|anses|bedoms) (?:befogat|motiverat|lampligt|nodvandigt)|\bnar det behovs\b",
+    r"\bom (?:\w+ ){0,6}(?:medger|kraver|tillater|onskar|onskas|behovs|uppstar|uppkommer|finns|visar|"
+    r"foranleder|motiverar)\b",
+    r"\bi man av\b|\bi den man\b",
+    r"\bi forekommande fall\b",
+    r"\b(?:vid|pa) (?:en )?(?:begaran|forfragan|efterfragan)\b",
+    r"\bom mojligt\b|\bvid eventuell\w*\b|\bom sa (?:onskas|kravs)\b",
+)
+_RX_CONDITIONAL = _Anchored(
+    "|".join(_CONDITIONALS),
+    {"om", "onskar", "vid", "efter", "utifran", "behov", "behovsprova", "behovsprovat", "da", "nar", "i", "pa"},
 )
 _EVENT_NOUNS = (
     r"\w*mote[nt]?|\w*moten(?:a)?|\w*sammantrade\w*|hogtid\w*|\w*evenemang\w*|\w*event\w*|skolstart\w*|lovstart\w*|"
@@ -1315,34 +1355,26 @@ _EVENT_NOUNS = (
     r"valborg\w*|midsommar\w*|nyar\w*|halloween|lucia|student\w*|jul(?:en|afton)?|pask(?:en)?|\w*lovet|"
     r"\w*marknad\w*|\w*festival\w*|\w*dagar(?:na)?"
 )
-_RX_EVENT = _c(
+_RX_EVENT = _Anchored(
     rf"\bi samband med\b|\bi anslutning till (?:{_EVENT_NOUNS})\b|\bvid (?:varje|alla|samtliga|de|kommande) \w+|"
     rf"\bvid (?:\w+s )?(?:forsta |nasta |kommande |stora |storre )?(?:{_EVENT_NOUNS})\b|"
     rf"\binfor (?:varje |de |den |det )?(?:{_EVENT_NOUNS}|sommar(?:en|lovet)?|hosten|varen|lovet|skolstarten)\b|"
     r"\befter (?:sommaren|lovet|utgangen|varje|avslutad\w*|genomford\w*)\b|\bforsta \w+ (?:\w+ )?efter\b|"
-    r"\bnar (?:\w+ ){0,3}(?:ställs upp|stalls upp|ager rum|genomfors|arrangeras)\b"
+    r"\bnar (?:\w+ ){0,3}(?:ställs upp|stalls upp|ager rum|genomfors|arrangeras)\b",
+    {"i", "vid", "infor", "efter", "forsta", "nar"},
 )
 
 
-_RX_EVENT_ASCII, _RX_VAGUE_ASCII = _ascii_twin(_RX_EVENT), _ascii_twin(_RX_VAGUE)
-_VAGUE_HINTS = (
-    "regelbund", "kontinuerlig", "lopande", "aterkommande", "frekvent", "antal", "flertal", "flera", "nagra",
-    "ett par", "tat", "ofta", "jamna", "stundtals", "emellanat", "periodvis", "standigt", "fatal", "nagon gang",
-    "utstrackning", "flitigt", "tidvis",
-)
-_EVENT_HINTS = ("vid ", "samband", "anslutning", "infor ", "efter", "forsta ", "nar ")
+def _is_conditional(s: str, starts: _Index) -> bool:
+    return _RX_CONDITIONAL.search(s, starts) is not None
 
 
-def _kind_markers(s: str) -> tuple[bool, bool, bool]:
-    cond = False
-    for rx in _RX_CONDITIONALS:
-        if rx.search(s):
-            cond = True
-            break
-    ascii_text = s.isascii()
-    event = any(map(s.__contains__, _EVENT_HINTS)) and bool((_RX_EVENT_ASCII if ascii_text else _RX_EVENT).search(s))
-    vague = any(map(s.__contains__, _VAGUE_HINTS)) and bool((_RX_VAGUE_ASCII if ascii_text else _RX_VAGUE).search(s))
-    return cond, event, vague
+def _is_event(s: str, starts: _Index) -> bool:
+    return _RX_EVENT.search(s, starts) is not None
+
+
+def _is_vague(s: str) -> bool:
+    return _RX_VAGUE.search(s) is not None
 
 
 # --- the index of anchored patterns' starts (all `_Anchored` patterns are defined above) ---
@@ -1353,13 +1385,12 @@ _LEAD_TOKEN = (
     + r"|\d\w*|/)"
 )
 _LEAD_PATTERN = rf"[^\w](?={_LEAD_TOKEN})"
-#: the scan of ASCII text (nearly every sentence once folded), see `_ascii_twin`
-_LEAD_ASCII = re.compile(_LEAD_PATTERN, re.ASCII)
 
 
 @lru_cache(maxsize=1)
 def _lead() -> re.Pattern[str]:
-    """The scan of text with other characters than ASCII, compiled when first needed."""
+    """The scan of text with other characters than ASCII (`_index` splits ASCII text),
+    compiled when first needed."""
     return re.compile(_LEAD_PATTERN)
 
 
@@ -1401,7 +1432,8 @@ def _parse(text: str, today: dt.date) -> Rule:
         responsible = _subject_parties(body, f)
 
     digits = _extract_dates(w)
-    cond, event, vague = _kind_markers(w.s)
+    # the kind markers are read in the text as it is now, each only when the kind depends on it
+    marked, marked_starts = w.s, w.starts
     averages = list(_RX_AVERAGE.finditer(w.s))
     for m in averages:
         w.blank(m)
@@ -1415,13 +1447,16 @@ def _parse(text: str, today: dt.date) -> Rule:
     )
 
     quota: Quota | None = count.quota if count else None
-    if quota is None and period_hit and period_hit.implies_once and not vague:
-        quota = Quota(min=period_hit.implied, max=period_hit.implied)
+    vague = False
+    if quota is None:
+        vague = _is_vague(marked)
+        if period_hit and period_hit.implies_once and not vague:
+            quota = Quota(min=period_hit.implied, max=period_hit.implied)
     period = period_hit.period if period_hit and quota else None
 
-    if cond:
+    if _is_conditional(marked, marked_starts):
         kind = Kind.CONDITIONAL
-    elif event:
+    elif _is_event(marked, marked_starts):
         kind = Kind.EVENT
     elif quota is not None:
         kind = Kind.QUOTA
