@@ -159,6 +159,7 @@ class FeedClockReader:
         try:
             fairy = self.engine.raw_connection()
             connection = fairy.driver_connection
+            assert connection is not None  # noqa: S101 - a checked-out connection has its DBAPI one
             fairy.detach()  # ours now: the pool neither resets nor closes it
             if self._postgres:
                 connection.autocommit = True  # no transaction left open between reads

@@ -187,9 +187,7 @@ def feed_token(row: FeedToken, *, secret: str) -> str | None:
 
 def unit_feed_url(session: Session, unit_id: int, *, secret: str, base_url: str) -> str | None:
     """The https address of the unit's feed, when it can be rebuilt from ``secret``."""
-    row = session.exec(
-        select(FeedToken).where(FeedToken.scope == FeedScope.UNIT, FeedToken.unit_id == unit_id)
-    ).first()
+    row = session.exec(select(FeedToken).where(FeedToken.scope == FeedScope.UNIT, FeedToken.unit_id == unit_id)).first()
     token = feed_token(row, secret=secret) if row is not None else None
     return feed_urls(base_url, token)[0] if token else None
 
@@ -211,21 +209,31 @@ def ensure_feeds(session: Session, *, now: dt.datetime, secret: str | None = Non
 
     stamped = now.replace(microsecond=0)
 
-    def add(**fields: object) -> None:
+    def add(
+        scope: FeedScope, *, kommun: str | None = None, promise_id: int | None = None, unit_id: int | None = None
+    ) -> None:
         token = new_feed_token()  # replaced by the derived one below when there is a secret
-        row = FeedToken(token_hash=hash_feed_token(token), created_at=stamped, updated_at=now, **fields)
+        row = FeedToken(
+            scope=scope,
+            kommun=kommun,
+            promise_id=promise_id,
+            unit_id=unit_id,
+            token_hash=hash_feed_token(token),
+            created_at=stamped,
+            updated_at=now,
+        )
         session.add(row)
         created.append((row, token))
 
     for kommun in dict.fromkeys(p.kommun for p in promises):
         if kommun not in have_kommuner:
-            add(scope=FeedScope.KOMMUN, kommun=kommun)
+            add(FeedScope.KOMMUN, kommun=kommun)
     for promise in promises:
         if promise.id not in have_promises:
-            add(scope=FeedScope.PROMISE, promise_id=promise.id)
+            add(FeedScope.PROMISE, promise_id=promise.id)
     for unit in units:
         if unit.id not in have_units:
-            add(scope=FeedScope.UNIT, unit_id=unit.id, promise_id=unit.promise_id)
+            add(FeedScope.UNIT, unit_id=unit.id, promise_id=unit.promise_id)
     session.flush()
     if secret is not None:
         for index, (row, _random) in enumerate(created):

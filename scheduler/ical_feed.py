@@ -217,11 +217,11 @@ def _as_date(value: Any) -> dt.date | None:
 def _aware(value: Any) -> dt.datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):  # SQLite, an aggregate that lost its column type
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    # a str from SQLite: an aggregate that lost its column type
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def _kommun_variants(kommun: str) -> list[str]:
@@ -597,9 +597,9 @@ class _TargetState:
 def _parse_datetime(value: Any) -> dt.datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):  # SQLite: naive UTC text (scheduler.db.types.UTCDateTime)
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    # a str from SQLite: naive UTC text (scheduler.db.types.UTCDateTime)
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 # -- the renderer ------------------------------------------------------------------------------------
@@ -741,10 +741,11 @@ class FeedRenderer:
             texts=old.texts if same_words and old is not None else {},
         )
 
-    def _build(self, key: _Key, state: _TargetState, rows: Sequence[sa.Row[Any]]) -> RenderedFeed:
+    def _build(self, key: _Key, state: _TargetState, rows: Sequence[Sequence[Any]]) -> RenderedFeed:
         name = state.context.name
         assert name is not None  # noqa: S101 - checked by the caller
-        old_texts, texts = state.texts, {}
+        old_texts = state.texts
+        texts: dict[_Group, _Texts] = {}
         planned = state.planned
         keys: list[_EventKey] = []
         timed = False
@@ -911,7 +912,7 @@ def _calendar_head(name: str, *, timed: bool) -> bytes:
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", DEFAULT_TZ)
     cal.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", icalendar.vText(icalendar.vDuration(REFRESH_INTERVAL).to_ical().decode()))
+    cal.add("x-published-ttl", icalendar.vText(icalendar.vDDDTypes(REFRESH_INTERVAL).to_ical().decode()))
     text: bytes = cal.to_ical()
     head = text.removesuffix(b"END:VCALENDAR\r\n")
     if timed:

@@ -86,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out.write(f"Kalenderflöden ({len(feeds)}):\n")
     width = max(len(str(f.id)) for f in feeds)
-    for feed in feeds:
-        rotated = f", ny adress {feed.rotated_at:%Y-%m-%d}" if feed.rotated_at else ""
-        out.write(f"  {feed.id:>{width}}  {feed.scope_sv:<7} {feed.name}{rotated}\n")
+    for listed in feeds:
+        rotated = f", ny adress {listed.rotated_at:%Y-%m-%d}" if listed.rotated_at else ""
+        out.write(f"  {listed.id:>{width}}  {listed.scope_sv:<7} {listed.name}{rotated}\n")
     if (issued or args.rotate is not None) and base is None:
         out.write(f"Obs: LOFTE_BASE_URL är inte satt, så adresserna pekar på {DEFAULT_BASE_URL}.\n")
     out.write("Ge ett flöde en ny adress med: lofte feeds --rotate ID\n")

@@ -135,7 +135,8 @@ def _visible_completion(session: Session, user: CurrentUser, completion_id: int)
 
 def _today(request: Request) -> dt.date:
     parent = request.app.state.parent
-    return parent.state.clock().astimezone(parent.state.zone).date()
+    now: dt.datetime = parent.state.clock()
+    return now.astimezone(parent.state.zone).date()
 
 
 def create_api(parent: FastAPI) -> FastAPI:

@@ -70,11 +70,11 @@ class LofteApp(FastAPI):
         if self.feeds.engine is not self.state.engine:
             self.feeds.engine.dispose()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(FEED_PATH_PREFIX):
             await self.feeds(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)  # type: ignore[arg-type]
+        await super().__call__(scope, receive, send)
 
 
 def feed_engine(engine: sa.Engine) -> sa.Engine:

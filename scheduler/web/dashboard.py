@@ -108,7 +108,8 @@ _ACTION_SV = {
 
 # -- visibility and shared queries --------------------------------------------------------------------
 def local_today(request: Request) -> dt.date:
-    return request.app.state.clock().astimezone(request.app.state.zone).date()
+    now: dt.datetime = request.app.state.clock()
+    return now.astimezone(request.app.state.zone).date()
 
 
 def visible_promises(session: Session, user: CurrentUser) -> list[Promise]:
@@ -280,6 +281,7 @@ def _history(session: Session, activity: Activity) -> tuple[list[dict[str, Any]]
     replaced_by = {c.replaces_id: c.id for c in rows if c.replaces_id is not None}
     history = []
     for c in rows:
+        assert c.id is not None  # noqa: S101 - a row read from the database has its id
         history.append(
             {
                 "id": c.id,

@@ -46,7 +46,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,7 @@ def _too_large(size: int | None) -> _FormProblem:
     )
 
 
-async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     seen = 0
     async for chunk in request.stream():
         seen += len(chunk)
@@ -387,7 +387,8 @@ def _fields_from_data(data: Any) -> dict[str, str]:
     if not isinstance(data, dict):
         return {}
     out: dict[str, str] = {}
-    validity = data.get("validity") if isinstance(data.get("validity"), dict) else {}
+    raw_validity = data.get("validity")
+    validity: dict[Any, Any] = raw_validity if isinstance(raw_validity, dict) else {}
     out["title"] = _scalar_text(data.get("title"))
     out["kommun"] = _scalar_text(data.get("kommun"))
     out["validity.start"] = _scalar_text(validity.get("start"))
@@ -532,7 +533,8 @@ _Change = tuple[int, int, str]
 
 def _compose(text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_LOADER)  # type: ignore[no-any-return]
+        node: yaml.Node | None = yaml.compose(text, Loader=_LOADER)
+        return node
     except yaml.YAMLError as exc:
         raise EditError("YAML-texten kan inte läsas; rätta den först") from exc
 
@@ -718,6 +720,10 @@ def _save(request: Request, user: CurrentUser, form: FormData) -> Response:
         )
 
 
+#: the form page with its errors: ``page(errors, status, text, shown)``
+_Page = Callable[[Sequence[str], int, str, Mapping[str, str]], Response]
+
+
 def _store(
     request: Request,
     user: CurrentUser,
@@ -727,7 +733,7 @@ def _store(
     slug: str,
     target: Path,
     replace: bool,
-    page: Any,
+    page: _Page,
     shown: Mapping[str, str],
 ) -> Response:
     engine = request.app.state.engine

@@ -44,7 +44,8 @@ def _render(request: Request, name: str, context: dict[str, Any], status: int = 
 
 
 def _today(request: Request) -> dt.date:
-    return request.app.state.clock().astimezone(request.app.state.zone).date()
+    now: dt.datetime = request.app.state.clock()
+    return now.astimezone(request.app.state.zone).date()
 
 
 def _session(request: Request) -> Session:
@@ -69,8 +70,9 @@ def _explain(rule: dict[str, Any]) -> str:
 def start(request: Request) -> Response:
     with _session(request) as session:
         promises = session.exec(select(Promise).order_by(col(Promise.kommun), col(Promise.valid_from))).all()
-        counts = dict(
-            session.exec(  # type: ignore[call-overload]
+        # looked up by ``Promise.id``, typed ``int | None`` before a row is stored
+        counts: dict[int | None, int] = dict(
+            session.exec(
                 select(Activity.promise_id, func.count())
                 .where(col(Activity.retired_at).is_(None))
                 .group_by(col(Activity.promise_id))

@@ -86,7 +86,7 @@ def follow_up(session: Session, promise: Promise, *, start: dt.date, end: dt.dat
     for completion in rows_db:
         entity = entity_keys.get(completion.entity_id, "") if completion.entity_id is not None else ""
         by_key[(completion.activity_id, entity)].append(completion)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in report.items:
         status = item.status
         span = status.span
