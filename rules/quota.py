@@ -618,6 +618,12 @@ def _lov_days(school: SchoolCalendar) -> DaySet:
     return DaySet(tuple(out))
 
 
+@functools.lru_cache(maxsize=4096)
+def _date_words(day: dt.date) -> str:
+    """``date_sv``, remembered: the same period ends recur in every activity."""
+    return date_sv(day)
+
+
 def _within(days: Iterable[dt.date], start: dt.date, end: dt.date) -> tuple[dt.date, ...]:
     """``days`` from ``start`` to ``end`` (inclusive), sorted."""
     out = [d for d in days if start <= d <= end]
@@ -665,6 +671,7 @@ def evaluate(
     done_sets = {key: DaySet.of(days) for key, days in completions.items()}
     statuses: list[QuotaStatus] = []
     untracked: list[Untracked] = []
+    settled_of: dict[int, _Settled] = {}  # by the identity of the day set: shared by the activities using it
     for activity in plan.activities:
         if activity.unscheduled is not None:
             reason = activity.unscheduled.reason
@@ -689,7 +696,10 @@ def evaluate(
         lov_school = lov if item.school_bound else None
         school_bound = lov_school is not None
         activity_days = found
-        settled = _Settled(activity_days, today)
+        settled = settled_of.get(id(activity_days))
+        if settled is None:
+            settled = settled_of[id(activity_days)] = _Settled(activity_days, today)
+        settled_status = settled.status
         by_entity: dict[str, list[PeriodPlan]] = {}
         for period in activity.periods:
             by_entity.setdefault(period.entity, []).append(period)
@@ -704,10 +714,13 @@ def evaluate(
                 )  # fmt: skip
                 continue
             for period in periods:
-                wanted = planned.get((activity.key, entity, period.span.key), ()) if planned is not None else None
                 span = period.span
-                if today > span.end or today < span.start:  # most periods are over or still to come
-                    statuses.append(settled.status(period, done=done, planned=wanted, school_bound=school_bound))
+                if today > span.end:  # most periods are over or still to come
+                    statuses.append(settled_status(period, done, None, school_bound))
+                    continue
+                wanted = planned.get((activity.key, entity, span.key), ()) if planned is not None else None
+                if today < span.start:
+                    statuses.append(settled_status(period, done, wanted, school_bound))
                     continue
                 statuses.append(
                     _evaluate(
@@ -742,15 +755,16 @@ class _Settled:
         self._last: dict[tuple[int, int], dt.date | None] = {}
 
     def status(
-        self, period: PeriodPlan, *, done: DaySet, planned: Iterable[dt.date] | None, school_bound: bool
+        self, period: PeriodPlan, done: DaySet, planned: Iterable[dt.date] | None, school_bound: bool
     ) -> QuotaStatus:
+        """The status of ``period`` (over, or not begun) given its days done and planned."""
         span, required = period.span, period.required
         found = self._spans.get(id(span))
         if found is None:
             first, last = span.start.toordinal(), span.end.toordinal()
             ordinals = self._days.ordinals
             available = bisect.bisect_right(ordinals, last) - bisect.bisect_left(ordinals, first)
-            found = self._spans[id(span)] = (first, last, available, date_sv(span.end))
+            found = self._spans[id(span)] = (first, last, available, _date_words(span.end))
         first, last, available, end_sv = found
         reasons: tuple[str, ...] = ()
         last_feasible = None

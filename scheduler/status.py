@@ -53,6 +53,8 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -234,6 +236,7 @@ class StatusReport:
 
 
 _new_item = positional_constructor(QuotaItem)
+_RANK = {state: i for i, state in enumerate(STATE_ORDER)}
 
 
 # -- rows → planner inputs ----------------------------------------------------------------------------
@@ -678,6 +681,10 @@ class StatusInputs:
     stored_plans: dict[int, str] = field(default_factory=dict)
 
 
+_FIRST_TWO, _FIRST_THREE = itemgetter(0, 1), itemgetter(0, 1, 2)
+_THIRD, _FOURTH = itemgetter(2), itemgetter(3)
+
+
 def read_inputs(
     session: Session, *, today: dt.date, promise: str | None = None, unit: str | None = None
 ) -> StatusInputs:
@@ -736,12 +743,13 @@ def _read_inputs(session: Session, *, today: dt.date, promise: str | None, unit:
                 col(Completion.undone_at).is_(None)
             ),
             Completion.activity_id,
-        )
+        ).order_by(col(Completion.activity_id), col(Completion.entity_id))
     )
-    for activity_id, entity_id, done_on in rows:
+    # rows come grouped by activity × entity: one look-up a group, the days taken in C
+    for (activity_id, entity_id), group in groupby(rows, key=_FIRST_TWO):
         found = by_activity.get(activity_id)
         if found is not None:
-            done[found[0]][(found[1], entity_keys.get(entity_id, ""))].append(done_on)
+            done[found[0]][(found[1], entity_keys.get(entity_id, ""))].extend(map(_THIRD, group))
 
     rows = session.execute(
         of_activities(
@@ -753,12 +761,12 @@ def _read_inputs(session: Session, *, today: dt.date, promise: str | None, unit:
                 col(Occurrence.status).in_([OccurrenceStatus.PLANNED, OccurrenceStatus.MOVED]),
             ),
             Occurrence.activity_id,
-        )
+        ).order_by(col(Occurrence.activity_id), col(Occurrence.entity_id), col(Occurrence.period_key))
     )
-    for activity_id, entity_id, period_key, day in rows:
+    for (activity_id, entity_id, period_key), group in groupby(rows, key=_FIRST_THREE):
         found = by_activity.get(activity_id)
         if found is not None:
-            planned[found[0]][(found[1], entity_keys.get(entity_id, ""), period_key)].append(day)
+            planned[found[0]][(found[1], entity_keys.get(entity_id, ""), period_key)].extend(map(_FOURTH, group))
 
     activities_of: dict[int, list[Activity]] = defaultdict(list)
     for activity in activities:
@@ -789,7 +797,7 @@ def _read_inputs(session: Session, *, today: dt.date, promise: str | None, unit:
 
 def _item_order(item: QuotaItem) -> tuple[object, ...]:
     status = item.status
-    return (STATE_ORDER.index(status.state), status.span.end, item.promise, status.activity, status.entity,
+    return (_RANK[status.state], status.span.end, item.promise, status.activity, status.entity,
             status.span.key)  # fmt: skip
 
 
