@@ -325,7 +325,7 @@ def _school_calendar(promise: Promise) -> tuple[SchoolCalendar | None, tuple[str
 
 
 #: The format of ``PromisePlan.body``; part of ``plan_key``, so a new format re-plans.
-_BODY_FORMAT = 5
+_BODY_FORMAT = 6
 
 
 def plan_key(promise: Promise, activities: Iterable[Activity], entities: Iterable[Entity]) -> str:
@@ -391,8 +391,14 @@ def _make_planned(
         except (RuleError, ValueError, TypeError) as exc:
             bad.append(f"{promise.slug}: aktiviteten {activity.key} kan inte utvärderas: {exc}")
     if stored is not None:
-        made, days, lov, notes = _decode_plan(stored)
-        return _Planned(plan=made, inputs=tuple(inputs), days=days, lov=lov, notes=(*notes, *bad), calendar_notes=notes)
+        try:
+            made, days, lov, notes = _decode_plan(stored)
+        except (ValueError, KeyError, IndexError, TypeError):  # a damaged row: plan instead, never guess
+            pass
+        else:
+            return _Planned(
+                plan=made, inputs=tuple(inputs), days=days, lov=lov, notes=(*notes, *bad), calendar_notes=notes
+            )
     school, notes = _school_calendar(promise)
     work = school.work if school is not None else WorkCalendar()
     window = Window(start=promise.valid_from, end=promise.valid_until)
@@ -455,11 +461,12 @@ def _span_json(s: PeriodSpan) -> list[Any]:
 
 
 def _encode_plan(made: _Planned) -> str:
-    """What ``rules.quota.evaluate`` reads of ``made``, as compact JSON (format 5):
+    """What ``rules.quota.evaluate`` reads of ``made``, as compact JSON (format 6):
 
     * ``window``: the validity as ordinals; ``spans``: every period span once
       (``_span_json``); ``days``: every distinct available-day set once, as runs
-      (``DaySet.runs``); ``lov``: the school's lov weekdays as runs (null without a
+      (``DaySet.runs``), these two lists each as JSON text of their own (many promises
+      store the same text, which decoding then reads once); ``lov``: the school's lov weekdays as runs (null without a
       school calendar); ``notes``: the notes about the school calendar;
     * per activity: ``key``, ``unscheduled``, ``problems``, ``entities`` (once),
       ``days`` (index into ``days``, null when none were made) and ``periods``, one flat
@@ -504,13 +511,17 @@ def _encode_plan(made: _Planned) -> str:
         )
     body = {
         "window": [made.plan.window.start.toordinal(), made.plan.window.end.toordinal()],
-        "spans": [_span_json(s) for s in spans],
-        "days": [DaySet(ordinals).runs() for ordinals in day_sets],
+        "spans": _compact([_span_json(s) for s in spans]),
+        "days": _compact([DaySet(ordinals).runs() for ordinals in day_sets]),
         "lov": made.lov.runs() if made.lov is not None else None,
         "notes": list(made.calendar_notes),
         "activities": activities,
     }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return _compact(body)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 #: Spans, terms and day sets decoded before, shared by every stored plan that has them
@@ -541,6 +552,31 @@ def _span(data: list[Any]) -> PeriodSpan:
     return found
 
 
+#: Whole span and day-set lists by their JSON text: promises of one validity, län and
+#: activities store the same text, which is then read once.
+_SPAN_LISTS: dict[str, list[PeriodSpan]] = {}
+_DAY_SET_LISTS: dict[str, list[DaySet]] = {}
+_LISTS_MAX = 10_000
+
+
+def _spans(text: str) -> list[PeriodSpan]:
+    found = _SPAN_LISTS.get(text)
+    if found is None:
+        if len(_SPAN_LISTS) >= _LISTS_MAX:
+            _SPAN_LISTS.clear()
+        found = _SPAN_LISTS[text] = [_span(data) for data in json.loads(text)]
+    return found
+
+
+def _day_sets(text: str) -> list[DaySet]:
+    found = _DAY_SET_LISTS.get(text)
+    if found is None:
+        if len(_DAY_SET_LISTS) >= _LISTS_MAX:
+            _DAY_SET_LISTS.clear()
+        found = _DAY_SET_LISTS[text] = [_day_set(runs) for runs in json.loads(text)]
+    return found
+
+
 def _day_set(runs: list[int]) -> DaySet:
     key = tuple(runs)
     found = _DAY_SETS.get(key)
@@ -559,8 +595,8 @@ def _decode_plan(text: str) -> tuple[Plan, dict[str, DaySet], DaySet | None, tup
     activities: list[ActivityPlan] = []
     unscheduled: list[Unscheduled] = []
     problems: list[PlanProblem] = []
-    spans = [_span(data) for data in body["spans"]]
-    day_sets = [_day_set(runs) for runs in body["days"]]
+    spans = _spans(body["spans"])
+    day_sets = _day_sets(body["days"])
     days: dict[str, DaySet] = {}
     for a in body["activities"]:
         key = a["key"]

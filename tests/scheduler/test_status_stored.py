@@ -198,3 +198,18 @@ def test_day_set_runs_round_trip() -> None:
     days = DaySet((1, 2, 3, 5, 5, 7, 8, 20))
     assert DaySet.from_runs(days.runs()) == days
     assert DaySet.from_runs(DaySet(()).runs()) == DaySet(())
+
+
+def test_a_damaged_stored_plan_is_planned_instead(loaded: Engine) -> None:
+    """A row whose key matches but whose body cannot be read (cut short, or another shape) is
+    not trusted: the promise is planned, and the statuses are those of planning."""
+    today = dt.date(2022, 4, 20)
+    expected = _evaluate(loaded, today, promise="orkelljunga-2022")
+    with Session(loaded) as session:
+        promise = session.exec(select(Promise).where(Promise.slug == "orkelljunga-2022")).one()
+        row = session.exec(select(PromisePlan).where(PromisePlan.promise_id == promise.id)).one()
+        for body in (row.body[: len(row.body) // 2], '{"window": [1, 2]}', "[]"):
+            row.body = body
+            session.add(row)
+            session.commit()
+            assert _evaluate(loaded, today, promise="orkelljunga-2022") == expected
