@@ -40,7 +40,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate, compress
+from itertools import compress
 
 from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window
 from rules.sv_lexicon import (
@@ -125,7 +125,7 @@ _ANCHOR_WORDS: set[str] = set()
 _ANCHOR_PREFIXES: list[str] = []
 
 
-def _index(s: str) -> _Index:
+def _index(s: str, pieces: list[str] | None = None) -> _Index:
     """Where in `s` each `_Anchored` pattern may start: at the tokens (where no word character
     comes before) that are one of its words, begin with one of its prefixes or with a digit,
     or are "/".
@@ -150,16 +150,19 @@ def _index(s: str) -> _Index:
             for slot in _slots(m.group(1)):
                 index.setdefault(slot, []).append(pos)
         return index
-    pieces = s.encode().translate(_GAPS).decode().split(" ")
-    slots = list(map(_slots, pieces))  # (C-level loops: most pieces have none)
-    before = list(accumulate(map(len, pieces), initial=0))  # piece k is at before[k] + k
-    for k in compress(range(len(pieces)), slots):
-        pos = before[k] + k
-        for slot in slots[k]:
-            if slot in index:
-                index[slot].append(pos)
-            else:
-                index[slot] = [pos]
+    if pieces is None:
+        pieces = _pieces(s)
+    pos = 0
+    for piece in pieces:
+        if piece:
+            for slot in _slots(piece):
+                if slot in index:
+                    index[slot].append(pos)
+                else:
+                    index[slot] = [pos]
+            pos += len(piece) + 1
+        else:
+            pos += 1
     if "/" in s:  # "/" is a token where no word character comes before it
         slash = _slots("/")
         pos = s.find("/")
@@ -172,6 +175,13 @@ def _index(s: str) -> _Index:
             if slot in index:
                 index[slot].sort()
     return index
+
+
+def _pieces(s: str) -> list[str]:
+    """The runs of word characters of ASCII text `s` and the empty strings between two
+    characters that are not word characters, in order: ``s.split(" ")`` once every character
+    that is not a word character is a space."""
+    return s.encode().translate(_GAPS).decode().split(" ")
 
 
 #: `bytes.translate` table: every byte that is not an ASCII word character (``\w``) to a space
@@ -312,6 +322,7 @@ class _Work:
     s: str  # folded and typo-corrected; recognised spans get blanked
     today: dt.date
     starts: _Index = field(default_factory=dict)  # where `_Anchored` patterns may start, see `_index`
+    pieces: list[str] | None = None  # `_pieces` of the first `s` when it is ASCII, else None
     window: Window | None = None
     deadline: dt.date | None = None
     signing_start: bool = False
@@ -733,6 +744,7 @@ _RX_ANY_DATE = _Anchored(_w(_DATE), _DATE_STARTS, numerals=True)
 #: word (`_MONTH`) exactly when it holds one of these
 _MONTH_STEMS = tuple(m for m in MONTHS if not any(o != m and o in m for o in MONTHS))
 _FULL_MONTHS = tuple(_FULL_MONTH.split("|"))
+_FULL_MONTH_WORDS, _MONTH_WORDS = frozenset(_FULL_MONTHS), frozenset(MONTHS)
 _RX_NAMED_LOV = _g(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
 
 
@@ -749,8 +761,12 @@ def _extract_dates(w: _Work) -> bool:
     text had a digit before (it may have none left after)."""
     s, today = w.s, w.today
     digits = _has_digit(s)
-    full_month = _contains_any(s, _FULL_MONTHS)
-    dated = digits or full_month or _contains_any(s, _MONTH_STEMS)
+    if w.pieces is None:
+        full_month = _contains_any(s, _FULL_MONTHS)
+        dated = digits or full_month or _contains_any(s, _MONTH_STEMS)
+    else:  # (a month word in a date is a whole word, so a piece: a cheaper test)
+        full_month = not _FULL_MONTH_WORDS.isdisjoint(w.pieces)
+        dated = digits or full_month or not _MONTH_WORDS.isdisjoint(w.pieces)
     # (blanking only takes away: what is missing now stays missing)
     # Signing-anchored validity: "under två (2) år framåt från det att de tecknas".
     m = _RX_DURATION.search(s)
@@ -1427,7 +1443,9 @@ def _parse(text: str, today: dt.date) -> Rule:
     w = _Work(original=body, f=f, s=correct_typos(f), today=today)
     if len(w.s) != len(body):  # typo correction changed lengths: fall back to the uncorrected text
         w.s = f
-    w.starts = _index(w.s)
+    if w.s.isascii():
+        w.pieces = _pieces(w.s)
+    w.starts = _index(w.s, w.pieces)
     if not responsible:
         responsible = _subject_parties(body, f)
 
