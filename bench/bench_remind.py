@@ -115,7 +115,7 @@ def bench(kommuner: int, folder: Path, repeat: int) -> dict[str, object]:
             "evaluate_cached": _timed(repeat, lambda: None, evaluate),
         }
         with Session(engine) as session:
-            notifications = session.exec(sa.select(sa.func.count()).select_from(Notification)).one()[0]
+            notifications = session.execute(sa.select(sa.func.count()).select_from(Notification)).scalar_one()
     finally:
         engine.dispose()
     return {
