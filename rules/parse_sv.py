@@ -358,9 +358,12 @@ _CONTROL = _c(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def _clean(text: str) -> str:
     t = text
     if not t.isascii():
-        for dash, plain in _DASHES:
-            if dash in t:
-                t = t.replace(dash, plain)
+        if len(t.encode("latin-1", "ignore")) != len(t):  # a character beyond Latin-1: dashes, BOM
+            for dash, plain in _DASHES:
+                if dash in t:
+                    t = t.replace(dash, plain)
+        elif "\u00ad" in t:  # the one Latin-1 character of `_DASHES`: the soft hyphen
+            t = t.replace("\u00ad", "")
     printable = t.isprintable()  # fast path: no control characters, tabs, line breaks or odd spaces
     if not printable:
         t = _CONTROL.sub(" ", t)
