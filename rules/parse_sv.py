@@ -1443,12 +1443,14 @@ def _parse(text: str, today: dt.date) -> Rule:
     cleaned = _clean(text)
     body, responsible = _split_trailing_responsible(cleaned)
     f = fold(body)
-    w = _Work(original=body, f=f, s=correct_typos(f), today=today)
+    pieces = _pieces(f) if f.isascii() else None
+    w = _Work(original=body, f=f, s=correct_typos(f, pieces), today=today)
     if len(w.s) != len(body):  # typo correction changed lengths: fall back to the uncorrected text
         w.s = f
-    if w.s.isascii():
-        w.pieces = _pieces(w.s)
-    w.starts = _index(w.s, w.pieces)
+    if w.s is not f and pieces is not None:  # (a correction: the pieces change)
+        pieces = _pieces(w.s)
+    w.pieces = pieces
+    w.starts = _index(w.s, pieces)
     if not responsible:
         responsible = _subject_parties(body, f)
 

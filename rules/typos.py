@@ -77,15 +77,22 @@ def _one_edit(a: str, b: str) -> bool:
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
-def correct_typos(folded: str) -> str:
+def correct_typos(folded: str, pieces: list[str] | None = None) -> str:
     """Replace misspelt keywords in folded text by the keyword, keeping the length.
+
+    `pieces`, when given, are the runs of ASCII word characters of an ASCII `folded` (with
+    empty strings between them): the parser has them already.
 
     >>> correct_typos("tva gagner per temrin")
     'tva ganger per termin'
     >>> correct_typos("minnst en gang")
     'minst  en gang'
     """
-    if folded.isascii():  # the runs of letters are the pieces left when every other byte is a space
+    if pieces is not None:
+        words = [w for w in pieces if len(w) > 4]
+        if words and not "".join(words).isalpha():  # rare: a digit or "_" in a word
+            words = _WORD.findall(" ".join(words))
+    elif folded.isascii():  # the runs of letters are the pieces left when every other byte is a space
         words = [w for w in folded.encode().translate(_NOT_LETTERS).decode().split() if len(w) > 4]
     else:
         words = list(set(_WORD.findall(folded)))
