@@ -34,7 +34,9 @@ def loaded(engine: Engine, tmp_path: Path) -> Engine:
         load_file(engine, path, now=NOW)
     rng = random.Random(3)  # noqa: S311 - a reproducible history, not a secret
     with Session(engine) as session:
-        rows = session.exec(select(Occurrence.activity_id, Occurrence.entity_id, Occurrence.day)).all()
+        rows = session.execute(
+            sa.select(col(Occurrence.activity_id), col(Occurrence.entity_id), col(Occurrence.day))
+        ).all()
         stamp = NOW
         values = [
             {
@@ -50,9 +52,9 @@ def loaded(engine: Engine, tmp_path: Path) -> Engine:
     return engine
 
 
-def _evaluate(engine: Engine, today: dt.date, **kwargs: str) -> StatusReport:
+def _evaluate(engine: Engine, today: dt.date, *, promise: str | None = None, unit: str | None = None) -> StatusReport:
     clear_plan_cache()  # a fresh process: nothing cached
-    return evaluate_promises(engine, today=today, **kwargs)
+    return evaluate_promises(engine, today=today, promise=promise, unit=unit)
 
 
 def _no_planning(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,6 +74,7 @@ def test_the_loader_stores_a_plan_per_promise(loaded: Engine) -> None:
                 select(Activity).where(Activity.promise_id == promise.id).order_by(col(Activity.id))
             ).all()
             entities = session.exec(select(Entity).where(Entity.promise_id == promise.id))
+            assert promise.id is not None
             assert stored[promise.id].plan_key == plan_key(promise, activities, list(entities))
 
 
