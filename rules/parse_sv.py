@@ -518,7 +518,7 @@ def _subject_parties(original: str, folded: str) -> list[str]:
     # most sentences name no party at all: one cached look-up per word settles it
     if True not in party and _PARTY_LEADS.isdisjoint(words):
         return []
-    spans: list[tuple[int, int]] = []  # the tokens' spans, found by `_party_run` when first needed
+    spans: list[tuple[int, int]] = []  # the first tokens' spans, found by `_party_run` as far as needed
     # "Representanter från kommunförvaltningen kommer att ..."
     if words[0] in ("representanter", "foretradare", "personal", "medarbetare") and len(words) > 2 and words[1] in (
         "fran", "for", "inom", "pa", "vid"
@@ -572,18 +572,30 @@ def _may_start_party(words: list[str], party: list[bool], i: int) -> bool:
     return i + 2 < len(words) and party[i + 2]
 
 
+def _extend_spans(folded: str, words: list[str], spans: list[tuple[int, int]], n: int) -> None:
+    """Extend `spans` to the spans of the first `n` tokens `words` of `folded`.
+
+    Only white space separates two tokens (every other character is part of one), so a token
+    is the first occurrence of its text after the end of the one before it.
+    """
+    end = spans[-1][1] if spans else 0
+    for word in words[len(spans): n]:
+        start = folded.find(word, end)
+        end = start + len(word)
+        spans.append((start, end))
+
+
 def _party_run(
     original: str, folded: str, spans: list[tuple[int, int]], words: list[str], party: list[bool], *, i: int
 ) -> list[str]:
     """Parse a coordinated list of parties starting at token i; [] when none starts there.
 
-    `words` are the tokens of `folded`; `spans` their spans, or empty until they are first needed
+    `words` are the tokens of `folded`; `spans` the spans of the first of them, extended as far as
+    needed (most sentences never get past `_may_start_party`, and a list ends near its start).
     (most sentences never get past `_may_start_party`), when they are filled in.
     """
     if not _may_start_party(words, party, i):
         return []
-    if not spans:
-        spans.extend(m.span() for m in (_TOKEN_ASCII if folded.isascii() else _TOKEN).finditer(folded))
     names: list[str] = []
     n = len(words)
     while i < n:
@@ -592,6 +604,8 @@ def _party_run(
         while run < 3 and i + run < n and words[i + run][:1].isalnum():
             run += 1
         for k in (3, 2, 1)[3 - run:]:  # the longest item first: "lokalpolisområde Ängelholm"
+            if len(spans) < i + k:
+                _extend_spans(folded, words, spans, i + k)
             a, b = spans[i][0], spans[i + k - 1][1]
             # the item's words are its tokens: only spaces separate word tokens
             item_words = original[a:b].split()
