@@ -513,7 +513,14 @@ def _split_trailing_responsible(text: str) -> tuple[str, list[str]]:
 def _subject_parties(original: str, folded: str) -> list[str]:
     """The parties in subject position, or an empty list."""
     token = _TOKEN_ASCII if folded.isascii() else _TOKEN
-    words = token.findall(folded)
+    # the tokens of each run of non-space characters: most runs are one word, only the others
+    # need the regex (a token never holds white space; ``\w`` is what ``str.isalnum`` says, or "_")
+    words: list[str] = []
+    for run in folded.split():
+        if run.isalnum():
+            words.append(run)
+        else:
+            words += token.findall(run)
     party = list(map(_is_party_word, words))
     # most sentences name no party at all: one cached look-up per word settles it
     if True not in party and _PARTY_LEADS.isdisjoint(words):
