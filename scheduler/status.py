@@ -22,14 +22,23 @@ process (the web app, the scheduler) re-plans a promise only when it was reloade
 Stored plans
 ------------
 ``lofte load`` also stores what evaluation needs of the plan (``store_plan``, table
-``promise_plan``, migration 0006), in the load's transaction: per activity its spans,
-and per entity and span the required count, share, available days and problem.
+``promise_plan``, migration 0006), in the load's transaction: per activity its spans
+and available days (``DaySet`` runs), per entity and span the required count, share,
+available days and problem, and the school's lov weekdays (``_encode_plan``, format 6).
 ``plan_key`` (SHA-256 over the rows the planner reads, ``PLANNING_VERSION`` and the
 body's format) says what it was made from; evaluation of a whole promise (no ``unit``
 filter) uses a stored plan whose key matches the rows it read, so a fresh process
-(``lofte status``, ``lofte remind``) does not plan at all. A missing or stale row (a
-promise loaded before 0006, rows changed by other means, a new planner) is planned as
-before. The stored plan gives the same statuses as planning does (tested).
+(``lofte status``, ``lofte remind``) neither plans nor parses a school calendar. A
+missing, stale or unreadable row (a promise loaded before 0006 or with an older format,
+rows changed by other means, a new planner) is planned as before. The stored plan gives
+the same statuses as planning does, and decodes to the same periods, day sets and notes
+(tested).
+
+Speed: every quota of the national data set (78 000) is read and evaluated in about
+1.5 s, from stored plans or cached ones (``bench/bench_quota.py``; 4.2 s and 2.2 s
+before): the cyclic garbage collector is paused while
+an evaluation runs (``_gc_paused``), spans and day sets are shared between promises,
+and statuses are made with positional constructors.
 
 The report lists every evaluated quota (past, running and coming periods), warnings
 first (i fara, missad, efter), then the rest; ``StatusReport.relevant()`` narrows it
