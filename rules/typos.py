@@ -41,8 +41,11 @@ def _deletes(word: str) -> set[str]:
 
 @lru_cache(maxsize=1)
 def _index() -> dict[str, str]:
+    """Every keyword and every one-letter deletion of one -> the keyword it comes from; where
+    two keywords share a deletion, the first in sorted order (not in set order, which
+    changes with the hash seed: the same text must always parse the same)."""
     index: dict[str, str] = {}
-    for kw in KEYWORDS:
+    for kw in sorted(KEYWORDS):
         index.setdefault(kw, kw)
         for d in _deletes(kw):
             index.setdefault(d, kw)

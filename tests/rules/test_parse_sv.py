@@ -352,3 +352,28 @@ def test_missing_year_is_the_next_occurrence() -> None:
     assert parse_sv("i januari", today=D(2016, 9, 1)).deadline == D(2017, 1, 31)
     assert parse_sv("i januari", today=D(2016, 1, 20)).deadline == D(2016, 1, 31)
     assert parse_sv("senast den 1 mars", today=D(2024, 3, 2)).deadline == D(2025, 3, 1)
+
+
+def test_typo_correction_does_not_depend_on_the_hash_seed() -> None:
+    """A misspelling two keywords are equally near ("månadéi": månaden or månader) must be read
+    the same way in every process, whatever order Python's hash seed gives a set."""
+    import subprocess
+    import sys
+
+    code = (
+        "import datetime, json, sys; from rules import parse_sv; "
+        "print(json.dumps([parse_sv(t, today=datetime.date(2024, 1, 10)).to_json() "
+        "for t in sys.argv[1:]], sort_keys=True))"
+    )
+    texts = ["Minst en gång per månadéi under 2024.", "Två gagner per temrin", "minnst 3 insatsre per åar"]
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code, *texts],
+            env={"PYTHONHASHSEED": str(seed), "PATH": ""},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (0, 1, 2, 3)
+    }
+    assert len(outputs) == 1
