@@ -40,6 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from scheduler.db import (
@@ -271,7 +272,17 @@ def _touch_period(
     if skip:
         query = query.where(table.c.id.not_in(sorted(skip)))
     session.execute(query)
-    session.expire_all()  # rows loaded before see the new numbers
+    for row in list(session.identity_map.values()):  # loaded rows get the same numbers, not dirty
+        if (
+            isinstance(row, Occurrence)
+            and row.activity_id == activity.id
+            and row.period_key == period_key
+            and row.entity_id == (entity.id if entity is not None else None)
+            and row.status is not OccurrenceStatus.CANCELLED
+            and row.id not in skip
+        ):
+            set_committed_value(row, "sequence", row.sequence + 1)
+            set_committed_value(row, "last_modified", max(now, as_utc(row.last_modified)))
 
 
 def record(
