@@ -56,7 +56,7 @@ from rules.reminders import Decision, QuotaFact, ReminderPolicy, decide, send_at
 from scheduler.db import MailOptOut, Notification, NotificationState, Promise, Unit, User, UserKommun
 from scheduler.emails import DigestItem, EmailInputError, compose_digest, compose_escalation
 from scheduler.signing import sign_completion_link
-from scheduler.status import QuotaItem, _gc_paused, evaluate_promises
+from scheduler.status import QuotaItem, evaluate_promises, gc_paused
 from scheduler.store import NotificationDraft, decide_notifications, notification_key
 
 __all__ = [
@@ -224,7 +224,7 @@ def decide_due(
     the national set, the most after a fresh evaluation). They are freed, by reference
     counting, before the collector resumes.
     """
-    with _gc_paused():
+    with gc_paused():
         return _decide_due(session, now=now, context=context, policy=policy, work=work)
 
 

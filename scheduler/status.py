@@ -37,7 +37,7 @@ the same statuses as planning does, and decodes to the same periods, day sets an
 Speed: every quota of the national data set (78 000) is read and evaluated in about
 1.5 s, from stored plans or cached ones (``bench/bench_quota.py``; 4.2 s and 2.2 s
 before): the cyclic garbage collector is paused while
-an evaluation runs (``_gc_paused``), spans and day sets are shared between promises,
+an evaluation runs (``gc_paused``), spans and day sets are shared between promises,
 and statuses are made with positional constructors.
 
 The report lists every evaluated quota (past, running and coming periods), warnings
@@ -113,6 +113,7 @@ __all__ = [
     "clear_plan_cache",
     "evaluate_inputs",
     "evaluate_promises",
+    "gc_paused",
     "plan_inputs_from_rows",
     "plan_key",
     "read_inputs",
@@ -649,7 +650,7 @@ _GC_RESUME = False
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while one evaluation runs.
 
     An evaluation makes a few hundred thousand small objects (rows, spans, statuses,
@@ -696,7 +697,7 @@ def evaluate_promises(
     the promises' zone: the caller reads the clock. Unknown ``promise``/``unit`` raise
     ``StatusLookupError``. Reads only; never writes.
     """
-    with _gc_paused():
+    with gc_paused():
         if isinstance(session_or_engine, Session):
             return _evaluate(session_or_engine, today=today, promise=promise, unit=unit, thresholds=thresholds)
         with Session(session_or_engine) as session:
@@ -734,7 +735,7 @@ def read_inputs(
     session: Session, *, today: dt.date, promise: str | None = None, unit: str | None = None
 ) -> StatusInputs:
     """Step 1 of the module docstring: read what ``evaluate_inputs`` needs (no writes)."""
-    with _gc_paused():
+    with gc_paused():
         return _read_inputs(session, today=today, promise=promise, unit=unit)
 
 
@@ -848,7 +849,7 @@ def _item_order(item: QuotaItem) -> tuple[object, ...]:
 
 def evaluate_inputs(inputs: StatusInputs, *, thresholds: QuotaThresholds = DEFAULT_THRESHOLDS) -> StatusReport:
     """Steps 2–3 of the module docstring: plan (cached) and evaluate rows already read."""
-    with _gc_paused():
+    with gc_paused():
         return _evaluate_inputs(inputs, thresholds=thresholds)
 
 
