@@ -134,7 +134,7 @@ def _index(s: str, pieces: list[str] | None = None) -> _Index:
     sentence once folded) the runs are the pieces between the spaces of a copy of `s` whose
     other characters are spaces (`_GAPS`: one C-level translation and split); a piece's
     position is the sum of the lengths before it. Each token is filed under the patterns that
-    may start with it (`_slots`). Other text is scanned by `_lead` (`_LEAD_TOKEN`, compiled
+    may start with it (`_slots`); an en dash is a gap (`_pieces_of`). Other text is scanned by `_lead` (`_LEAD_TOKEN`, compiled
     below the patterns).
     Blanking nearly always replaces whole words (a blanked span starts and ends at a word
     boundary), so the index of the first `s` holds for every later `s`, less the blanked
@@ -142,7 +142,9 @@ def _index(s: str, pieces: list[str] | None = None) -> _Index:
     a word.
     """
     index: _Index = {}
-    if not s.isascii():
+    if pieces is None:
+        pieces = _pieces_of(s)
+    if pieces is None:
         # a space in front lets the scan find a token at the very start too: in " " + s, the
         # non-word character before a token is at the token's position in `s`
         for m in _lead().finditer(" " + s):
@@ -150,8 +152,6 @@ def _index(s: str, pieces: list[str] | None = None) -> _Index:
             for slot in _slots(m.group(1)):
                 index.setdefault(slot, []).append(pos)
         return index
-    if pieces is None:
-        pieces = _pieces(s)
     pos = 0
     for piece in pieces:
         if piece:
@@ -182,6 +182,21 @@ def _pieces(s: str) -> list[str]:
     characters that are not word characters, in order: ``s.split(" ")`` once every character
     that is not a word character is a space."""
     return s.encode().translate(_GAPS).decode().split(" ")
+
+
+def _pieces_of(s: str) -> list[str] | None:
+    """`_pieces` of `s` when every character of it beyond ASCII is an en dash, else None.
+
+    An en dash (the one dash `_clean` keeps) is no word character: it is a gap, as a space is,
+    and one character wide, as a space is. Dated text has one ("mars 2022 – maj 2022").
+    """
+    if not s.isascii():
+        if "–" not in s:
+            return None
+        s = s.replace("–", " ")
+        if not s.isascii():
+            return None
+    return _pieces(s)
 
 
 #: `bytes.translate` table: every byte that is not an ASCII word character (``\w``) to a space
@@ -323,7 +338,7 @@ class _Work:
     s: str  # folded and typo-corrected; recognised spans get blanked
     today: dt.date
     starts: _Index = field(default_factory=dict)  # where `_Anchored` patterns may start, see `_index`
-    pieces: list[str] | None = None  # `_pieces` of the first `s` when it is ASCII, else None
+    pieces: list[str] | None = None  # `_pieces_of` the first `s` (None: beyond ASCII)
     window: Window | None = None
     deadline: dt.date | None = None
     signing_start: bool = False
@@ -728,8 +743,14 @@ _RX_RANGE = _Anchored(
 )
 _RX_MELLAN = _Anchored(_w(rf"mellan{_SP}{_D1}{_SP}och{_SP}{_D2}"), {"mellan"})
 _RX_SCHOOL_YEAR = _g(_w(rf"(?:under{_SP})?(?:hela{_SP})?lasar(?:et)?{_SP}(?P<y1>{_YEAR})[ ]?[/–-][ ]?(?P<y2>{_YEAR}|\d{{2}})"))
-_RX_YEARS_AND = _c(_w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"))
-_RX_UNDER_YEAR = _c(_w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"))
+_RX_YEARS_AND = _Anchored(
+    _w(rf"(?:under|for|galler){_SP}(?:aren{_SP})?(?P<y1>{_YEAR}){_SP}(?:och|samt){_SP}(?P<y2>{_YEAR})"),
+    {"under", "for", "galler"},
+)
+_RX_UNDER_YEAR = _Anchored(
+    _w(rf"(?:under|galler){_SP}(?:hela{_SP})?(?:(?:ar|aret|kalenderaret){_SP})?(?P<y>{_YEAR})(?![-/–]\d)"),
+    {"under", "galler"},
+)
 _RX_UNDER_MONTH = _g(_w(rf"under{_SP}(?:hela{_SP})?(?P<m>{_FULL_MONTH})(?:{_SP}manad)?(?:{_SP}(?P<y>{_YEAR}))?"))
 _SEASONS = {
     "hosten": ((8, 1), (12, 31)), "hostterminen": ((8, 1), (12, 31)), "varen": ((1, 1), (6, 30)),
@@ -739,12 +760,16 @@ _RX_SEASON = _Anchored(
     _w(rf"(?:(?P<under>under|i){_SP})?(?:hela{_SP})?(?P<s>{'|'.join(_SEASONS)})(?:{_SP}(?P<y>{_YEAR}))?"),
     {"under", "i", "hela", *_SEASONS},
 )
-_RX_WEEK = _c(
+#: the words a week number can be glued to ("v44", "vecka12"): a token that begins with one and a digit
+_WEEK_WORDS = ("veckorna", "vecka", "v")
+_RX_WEEK = _Anchored(
     _w(
         rf"(?:under{_SP}|i{_SP})?(?:veckorna|vecka|v\.?)[ ]?(?P<w>\d{{1,2}})"
         rf"(?:(?:[ ]?[–-][ ]?|{_SP}(?:till och med|t\.? ?o\.? ?m\.?|till){_SP})(?:(?:vecka|v\.?)[ ]?)?(?P<w2>\d{{1,2}}))?"
         rf"(?:{_SP}(?:ar{_SP})?(?P<y>{_YEAR}))?"
-    )
+    ),
+    {"under", "i", *_WEEK_WORDS},
+    prefixes=tuple(word + digit for word in _WEEK_WORDS for digit in "0123456789"),
 )
 _RX_DURATION = _g(
     _w(
@@ -758,7 +783,10 @@ _RX_DEADLINE_DAY = _Anchored(
     _w(rf"(?:senast|fram till och med|till och med|t\.? ?o\.? ?m\.?|fram till|innan|fore)(?:{_SP}den)?{_SP}{_DATE}"),
     {"senast", "fram", "till", "t", "to", "tom", "innan", "fore"},  # "t.o.m.", "to.m.", "tom"
 )
-_RX_DEADLINE_MONTH = _c(_w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"))
+_RX_DEADLINE_MONTH = _Anchored(
+    _w(rf"(?:(?:senast|redan){_SP})?(?:i|under){_SP}(?P<mm>{_FULL_MONTH})(?:{_SP}(?:manad{_SP})?(?P<my>{_YEAR}))?"),
+    {"senast", "redan", "i", "under"},
+)
 #: ("fr.o.m." starts with the word "fr", "fro" or "from", as in `_RANGE_START_WORDS`)
 _RX_START_ONLY = _Anchored(
     _w(rf"(?:fran och med|fr\.? ?o\.? ?m\.?|fran|med start|fran den){_SP}(?:den{_SP})?{_DATE}"),
@@ -823,14 +851,14 @@ def _extract_dates(w: _Work) -> bool:
                 w.window = Window(start=dt.date(y1, 7, 1), end=dt.date(y2, 6, 30))
                 w.blank(m)
     if w.window is None and digits:
-        m = _RX_YEARS_AND.search(w.s)
+        m = _RX_YEARS_AND.search(w.s, w.starts)
         if m:
             y1, y2 = int(m.group("y1")), int(m.group("y2"))
             if y1 <= y2:
                 w.window = Window(start=dt.date(y1, 1, 1), end=dt.date(y2, 12, 31))
                 w.blank(m)
     if w.window is None and digits:
-        m = _RX_UNDER_YEAR.search(w.s)
+        m = _RX_UNDER_YEAR.search(w.s, w.starts)
         if m:
             y = int(m.group("y"))
             w.window = Window(start=dt.date(y, 1, 1), end=dt.date(y, 12, 31))
@@ -848,7 +876,7 @@ def _extract_dates(w: _Work) -> bool:
             w.window = _season(m.group("s"), int(m.group("y")) if m.group("y") else None, today)
             w.blank(m)
     if w.window is None and digits:
-        m = _RX_WEEK.search(w.s)
+        m = _RX_WEEK.search(w.s, w.starts)
         if m:
             year = int(m.group("y")) if m.group("y") else None
             win = _iso_week(int(m.group("w")), year, today)
@@ -876,7 +904,7 @@ def _extract_dates(w: _Work) -> bool:
                 w.deadline = span[1]
             w.blank(m)
     if w.deadline is None and w.window is None and full_month:
-        m = _RX_DEADLINE_MONTH.search(w.s)
+        m = _RX_DEADLINE_MONTH.search(w.s, w.starts)
         if m:
             span = _DateExpr(int(m.group("my")) if m.group("my") else None, MONTHS[m.group("mm")], None).resolve(today)
             if span:
@@ -950,11 +978,16 @@ def _iso_week(week: int, year: int | None, today: dt.date) -> Window | None:
 # In order (each blanks what it finds before the next looks): the patterns that start with a
 # number are tried only at the numbers (`_Anchored`), the others scan the text, behind a gate
 # where every match has a telling substring.
+_ROAD_WORDS = ("vag", "riksvag", "lansvag", "rv", "lv", "e")
 _NOISE: list[_Anchored | _Gated | re.Pattern[str]] = [
     _g(_w(r"(?:kl\.?|klockan)[ ]?\d{1,2}(?:[.:]\d{2})?(?:[ ]?[–-][ ]?\d{1,2}(?:[.:]\d{2})?)?"), "kl"),
     _Anchored(_w(r"\d{1,2}[.:]\d{2}(?:[ ]?[–-][ ]?\d{1,2}[.:]\d{2})?"), (), numerals=True),
     _c(_w(rf"(?:arskurs|ak|arskurserna|klass|klasserna|grupp|hus|rum|nr|nummer|kapitel|kap\.?|§|paragraf|sfs|punkt|steg|niva|fas|etapp|del){_SP}?\d+(?:[ ]?(?:[–-]|och|till)[ ]?\d+)?")),
-    _c(_w(r"(?:vag|riksvag|lansvag|rv|lv|e)[ ]?\d{1,4}")),
+    _Anchored(  # (a road number can be glued to its word: "e6", "rv62")
+        _w(r"(?:vag|riksvag|lansvag|rv|lv|e)[ ]?\d{1,4}"),
+        _ROAD_WORDS,
+        prefixes=tuple(word + digit for word in _ROAD_WORDS for digit in "0123456789"),
+    ),
     _g(r"\(\s*\d+\s*\)", "("),
     _Anchored(_w(rf"{_YEAR}[/–-](?:{_YEAR}|\d{{2}})"), (), numerals=True),
     _Anchored(_w(rf"{_YEAR}(?! (?:ganger|gang|ggr|timmar|tillfallen|dagar|insatser|kontroller))"), (), numerals=True),
@@ -1465,12 +1498,12 @@ def _parse(text: str, today: dt.date) -> Rule:
     cleaned = _clean(text)
     body, responsible = _split_trailing_responsible(cleaned)
     f = fold(body)
-    pieces = _pieces(f) if f.isascii() else None
+    pieces = _pieces_of(f)
     w = _Work(original=body, f=f, s=correct_typos(f, pieces), today=today)
     if len(w.s) != len(body):  # typo correction changed lengths: fall back to the uncorrected text
         w.s = f
     if w.s is not f and pieces is not None:  # (a correction: the pieces change)
-        pieces = _pieces(w.s)
+        pieces = _pieces_of(w.s)
     w.pieces = pieces
     w.starts = _index(w.s, pieces)
     if not responsible:
