@@ -59,12 +59,12 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -567,24 +567,25 @@ def _span(data: list[Any]) -> PeriodSpan:
 _SPAN_LISTS: dict[str, list[PeriodSpan]] = {}
 _DAY_SET_LISTS: dict[str, list[DaySet]] = {}
 _LISTS_MAX = 10_000
+T = TypeVar("T")
+
+
+def _decoded(lists: dict[str, list[T]], text: str, decode: Callable[[Any], T]) -> list[T]:
+    """``json.loads(text)`` with ``decode`` applied to each element, read once per distinct text."""
+    found = lists.get(text)
+    if found is None:
+        if len(lists) >= _LISTS_MAX:
+            lists.clear()
+        found = lists[text] = [decode(data) for data in json.loads(text)]
+    return found
 
 
 def _spans(text: str) -> list[PeriodSpan]:
-    found = _SPAN_LISTS.get(text)
-    if found is None:
-        if len(_SPAN_LISTS) >= _LISTS_MAX:
-            _SPAN_LISTS.clear()
-        found = _SPAN_LISTS[text] = [_span(data) for data in json.loads(text)]
-    return found
+    return _decoded(_SPAN_LISTS, text, _span)
 
 
 def _day_sets(text: str) -> list[DaySet]:
-    found = _DAY_SET_LISTS.get(text)
-    if found is None:
-        if len(_DAY_SET_LISTS) >= _LISTS_MAX:
-            _DAY_SET_LISTS.clear()
-        found = _DAY_SET_LISTS[text] = [_day_set(runs) for runs in json.loads(text)]
-    return found
+    return _decoded(_DAY_SET_LISTS, text, _day_set)
 
 
 def _day_set(runs: list[int]) -> DaySet:

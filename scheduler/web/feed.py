@@ -236,6 +236,26 @@ def _etag_matches(if_none_match: bytes, prepared: _Prepared) -> bool:
     return any(tag.strip().removeprefix("W/") in ours for tag in text.split(","))
 
 
+def _conditions(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """A request's ``If-None-Match``, ``If-Modified-Since`` and ``Accept-Encoding`` (names in lower case)."""
+    if_none_match = if_modified_since = accept_encoding = None
+    for name, value in headers:
+        if name == b"if-none-match":
+            if_none_match = value
+        elif name == b"if-modified-since":
+            if_modified_since = value
+        elif name == b"accept-encoding":
+            accept_encoding = value
+    return if_none_match, if_modified_since, accept_encoding
+
+
+def _not_modified(prepared: _Prepared, if_none_match: bytes | None, if_modified_since: bytes | None) -> bool:
+    """304 or not: ``If-None-Match`` decides when sent, else ``If-Modified-Since`` (RFC 9110 §13.2.2)."""
+    if if_none_match is not None:
+        return if_none_match == prepared.etag_bytes or _etag_matches(if_none_match, prepared)
+    return if_modified_since is not None and _not_modified_since(if_modified_since, prepared.last_modified)
+
+
 def _not_modified_since(if_modified_since: bytes, last_modified: dt.datetime) -> bool:
     try:
         since = email.utils.parsedate_to_datetime(if_modified_since.decode("latin-1"))
@@ -422,23 +442,9 @@ class FeedEndpoint:
         prepared = self._prepared.get(cached[0])
         if prepared is None or prepared.stamp != stamp or prepared.day != self._today():
             return None
-        if_none_match = if_modified_since = accept_encoding = None
-        for name, value in headers:
-            if name == b"if-none-match":
-                if_none_match = value
-            elif name == b"if-modified-since":
-                if_modified_since = value
-            elif name == b"accept-encoding":
-                accept_encoding = value
+        if_none_match, if_modified_since, accept_encoding = _conditions(headers)
         gz = accept_encoding is not None and self._wants_gzip(accept_encoding)
-        if (
-            if_none_match is not None
-            and (if_none_match == prepared.etag_bytes or _etag_matches(if_none_match, prepared))
-        ) or (
-            if_none_match is None
-            and if_modified_since is not None
-            and _not_modified_since(if_modified_since, prepared.last_modified)
-        ):
+        if _not_modified(prepared, if_none_match, if_modified_since):
             head = _raw_head(prepared, _RAW_304_GZ if gz else _RAW_304)
             return None if head is None else (False, head, b"")
         if gz:
@@ -493,19 +499,9 @@ class FeedEndpoint:
             if prepared is None:
                 return 404, _TEXT, _NOT_FOUND
             prepared.stamp, prepared.day = stamp, day
-        if_none_match = if_modified_since = accept_encoding = None
-        for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                if_none_match = value
-            elif name == b"if-modified-since":
-                if_modified_since = value
-            elif name == b"accept-encoding":
-                accept_encoding = value
-        gz = accept_encoding is not None and _wants_gzip(accept_encoding)
-        if if_none_match is not None:
-            if _etag_matches(if_none_match, prepared):
-                return 304, prepared.not_modified_gzip if gz else prepared.not_modified, b""
-        elif if_modified_since is not None and _not_modified_since(if_modified_since, prepared.last_modified):
+        if_none_match, if_modified_since, accept_encoding = _conditions(scope["headers"])
+        gz = accept_encoding is not None and self._wants_gzip(accept_encoding)
+        if _not_modified(prepared, if_none_match, if_modified_since):
             return 304, prepared.not_modified_gzip if gz else prepared.not_modified, b""
         if gz:
             if prepared.gzip_body is None:
