@@ -245,18 +245,29 @@ class _Anchored:
     at the tokens whose word is in ``starts``, begins with one of ``prefixes``, or (when
     ``numerals``) begins with a digit. Those must cover every word a match can begin
     with; then ``finditer`` yields what ``re.finditer`` would, in the same order.
+
+    A start that has been blanked since the text was indexed is a space now: a pattern whose
+    matches never begin with a space skips it without a match attempt (``spaced`` marks a
+    pattern that may begin with one).
     """
 
-    __slots__ = ("numerals", "prefixes", "rx", "rx_ascii", "slot", "starts")
+    __slots__ = ("numerals", "prefixes", "rx", "rx_ascii", "slot", "spaced", "starts")
 
     def __init__(
-        self, pattern: str, starts: Iterable[str], *, numerals: bool = False, prefixes: tuple[str, ...] = ()
+        self,
+        pattern: str,
+        starts: Iterable[str],
+        *,
+        numerals: bool = False,
+        prefixes: tuple[str, ...] = (),
+        spaced: bool = False,
     ) -> None:
         self.rx = re.compile(pattern)
         self.rx_ascii = _ascii_twin(self.rx)
         self.starts = frozenset(starts)
         self.numerals = numerals
         self.prefixes = prefixes
+        self.spaced = spaced
         self.slot = len(_ANCHORED)
         _ANCHORED.append(self)
         _ANCHOR_WORDS.update(self.starts)
@@ -273,8 +284,9 @@ class _Anchored:
         match = (self.rx_ascii if s.isascii() else self.rx).match
         found = []
         end = 0
+        space = "" if self.spaced else " "
         for pos in starts:
-            if pos >= end:
+            if pos >= end and s[pos] != space:
                 m = match(s, pos)
                 if m is not None:
                     end = m.end()
@@ -286,10 +298,12 @@ class _Anchored:
         if starts is None:
             return None
         match = (self.rx_ascii if s.isascii() else self.rx).match
+        space = "" if self.spaced else " "
         for pos in starts:
-            m = match(s, pos)
-            if m is not None:
-                return m
+            if s[pos] != space:
+                m = match(s, pos)
+                if m is not None:
+                    return m
         return None
 
 
@@ -762,6 +776,7 @@ _RX_SEASON = _Anchored(
 )
 #: the words a week number can be glued to ("v44", "vecka12"): a token that begins with one and a digit
 _WEEK_WORDS = ("veckorna", "vecka", "v")
+_SEASON_WORDS = frozenset(_SEASONS)
 _RX_WEEK = _Anchored(
     _w(
         rf"(?:under{_SP}|i{_SP})?(?:veckorna|vecka|v\.?)[ ]?(?P<w>\d{{1,2}})"
@@ -870,7 +885,8 @@ def _extract_dates(w: _Work) -> bool:
             if span:
                 w.window = Window(start=span[0], end=span[1])
                 w.blank(m)
-    if w.window is None:
+    # (a season is a whole word: without one among the pieces, "under" and "i" need no attempt)
+    if w.window is None and (w.pieces is None or not _SEASON_WORDS.isdisjoint(w.pieces)):
         m = _RX_SEASON.search(w.s, w.starts)
         if m and (m.group("under") or m.group("y")):
             w.window = _season(m.group("s"), int(m.group("y")) if m.group("y") else None, today)
@@ -1132,6 +1148,7 @@ _PLURAL_PREPS, _PLURAL_QUANTS = "pa|i|vid|for|besoka|besoker|besoks", "kommunens
 _RX_PLURAL_ENT = _Anchored(
     _w(rf"(?:{_PLURAL_PREPS})?[ ]?(?:{_PLURAL_QUANTS})(?:{_SP}(?P<n>{_NUM}))?{_SP}{_ENT}"),
     _first_words(_PLURAL_PREPS) | _first_words(_PLURAL_QUANTS) | _glued(_PLURAL_PREPS, _PLURAL_QUANTS.split("|")),
+    spaced=True,  # (the optional preposition, then "[ ]?")
 )
 _NUM_ENT_PREPS = "pa|i|vid"
 _RX_NUM_ENT = _Anchored(_w(rf"(?:{_NUM_ENT_PREPS}){_SP}(?P<n>{_NUM}){_SP}{_ENT}"), _first_words(_NUM_ENT_PREPS))
