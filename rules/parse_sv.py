@@ -376,7 +376,10 @@ def _is_word_char(c: str) -> bool:
 
 # --- cleaning ------------------------------------------------------------------------------
 
-_MD = _c(r"\*\*|__|`|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|^#+ |\\")
+#: markdown marks: ``\*\*|__|`|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)|^#+ |\\``, with each branch's
+#: look-behind after its first character (and "^" as "no character before the '#'"), so that every
+#: branch begins with a literal character: ``re`` then skips to those characters
+_MD = _c(r"\*\*|__|`|\*(?<!\w\*)(?!\s)|\*(?<!\s\*)(?!\w)|#(?<![\s\S]#)#* |\\")
 _BULLET = _c(r"^\s*(?:[-•*–·]|\d{1,2}[.)])\s+")
 _BULLET_STARTS = frozenset("-•*–·0123456789")
 _SPACES = _c(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -994,11 +997,25 @@ def _iso_week(week: int, year: int | None, today: dt.date) -> Window | None:
 # In order (each blanks what it finds before the next looks): the patterns that start with a
 # number are tried only at the numbers (`_Anchored`), the others scan the text, behind a gate
 # where every match has a telling substring.
+#: the words of the numbered-word pattern of `_NOISE`
+_NUMBERED_WORDS = (
+    "arskurs", "ak", "arskurserna", "klass", "klasserna", "grupp", "hus", "rum", "nr", "nummer", "kapitel", "kap",
+    "paragraf", "sfs", "punkt", "steg", "niva", "fas", "etapp", "del",
+)
 _ROAD_WORDS = ("vag", "riksvag", "lansvag", "rv", "lv", "e")
 _NOISE: list[_Anchored | _Gated | re.Pattern[str]] = [
     _g(_w(r"(?:kl\.?|klockan)[ ]?\d{1,2}(?:[.:]\d{2})?(?:[ ]?[–-][ ]?\d{1,2}(?:[.:]\d{2})?)?"), "kl"),
     _Anchored(_w(r"\d{1,2}[.:]\d{2}(?:[ ]?[–-][ ]?\d{1,2}[.:]\d{2})?"), (), numerals=True),
-    _c(_w(rf"(?:arskurs|ak|arskurserna|klass|klasserna|grupp|hus|rum|nr|nummer|kapitel|kap\.?|§|paragraf|sfs|punkt|steg|niva|fas|etapp|del){_SP}?\d+(?:[ ]?(?:[–-]|och|till)[ ]?\d+)?")),
+    # (a numbered word, anchored at the words; "§" is no word, so it is a scan behind its gate:
+    # the two never overlap, so finding them in two passes blanks the same spans as one)
+    _Anchored(
+        _w(
+            r"(?:arskurs|ak|arskurserna|klass|klasserna|grupp|hus|rum|nr|nummer|kapitel|kap\.?|paragraf|sfs|punkt|steg|niva"
+            rf"|fas|etapp|del){_SP}?\d+(?:[ ]?(?:[–-]|och|till)[ ]?\d+)?"
+        ),
+        _NUMBERED_WORDS,
+    ),
+    _g(_w(rf"§{_SP}?\d+(?:[ ]?(?:[–-]|och|till)[ ]?\d+)?"), "§"),
     _Anchored(  # (a road number can be glued to its word: "e6", "rv62")
         _w(r"(?:vag|riksvag|lansvag|rv|lv|e)[ ]?\d{1,4}"),
         _ROAD_WORDS,
