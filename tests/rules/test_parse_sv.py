@@ -318,10 +318,11 @@ def test_bad_input_gives_untimed_without_quota(text: str) -> None:
     assert rule.text == text
 
 
-# A quota is only ever found where the text counts something: a digit, a number word or a frequency word.
+# A quota is only ever found where the text counts something: a digit, a number word or a frequency word
+# (an adverb or adjective of frequency, e.g. "årligen", "årlig", "veckovis").
 _TRIGGER = re.compile(
     r"\d|(?<![a-z])(?:en|ett|tva|tre|fyra|fem|sex|sju|atta|nio|tio|elva|tolv|\w*ton|tjugo\w*|\w*tio|\w*hundra\w*|"
-    r"tusen)(?![a-z])|var|ligen|vis|varje|per|/|i (?:veckan|manaden|kvartalet|aret)|om (?:aret|dagen)|dag|helg|kvall"
+    r"tusen)(?![a-z])|var|lig|vis|varje|per|/|i (?:veckan|manaden|kvartalet|aret)|om (?:aret|dagen)|dag|helg|kvall"
 )
 
 
@@ -377,3 +378,11 @@ def test_typo_correction_does_not_depend_on_the_hash_seed() -> None:
         for seed in (0, 1, 2, 3)
     }
     assert len(outputs) == 1
+
+
+def test_a_frequency_adjective_alone_is_a_yearly_quota_and_the_property_allows_it() -> None:
+    """Hypothesis found "ARLIG" (årlig without its ring): read as once a year, which the
+    no-invented-quota property must count as a frequency word, not as an invention."""
+    rule = parse_sv("ARLIG", today=T)
+    assert rule.quota is not None
+    assert _TRIGGER.search(fold("ARLIG"))
