@@ -26,12 +26,13 @@ database shares, with the header seen just before the last query. SQLite rewrite
 header at the end of every commit, by any connection of any process (its ``iChange``
 counter grows, and ``mxFrame`` or the salts change: https://sqlite.org/walformat.html,
 §2.2), and never when a connection only reads. Equal bytes therefore mean nothing was
-committed since that query, and the stamp it returned is still the clock: one ``pread``
-instead of a query, with the same answer. Different bytes (or no ``-shm`` file, or
+committed since that query, and the stamp it returned is still the clock: a 48-byte
+memory read instead of a query, with the same answer. Different bytes (or no ``-shm`` file, or
 bytes that are not an initialised header) mean: query. The header is read *before*
 the query, so a commit landing in between makes the next read query again. The ``-shm``
-file is read with ``pread`` on a descriptor of its own, not mapped, and only while the
-reader's own connection is open (which keeps SQLite from truncating the file).
+file is mapped read-only and shared, as every SQLite connection maps it, and only while
+the reader's own connection is open: SQLite truncates or removes the file only when no
+connection has it open (its "DMS" lock), so the mapping never outlives the file's pages.
 
 Connections: one per thread that reads (SQLite in the event loop: one), opened from the
 engine (its connect arguments and events, e.g. the feed engine's short busy timeout) and
@@ -44,6 +45,7 @@ connection and raises ``FeedClockError``.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import threading
 from dataclasses import dataclass
@@ -84,12 +86,12 @@ def read_stamp(connection: sa.Connection) -> Stamp | None:
 
 
 class _PerThread(threading.local):
-    """A reading thread's connection, its ``-shm`` descriptor and what the last query saw."""
+    """A reading thread's connection, its mapping of the ``-shm`` file and what the last query saw."""
 
     def __init__(self) -> None:
         self.connection: Any = None
         self.generation = -1
-        self.shm: int | None = None
+        self.shm: mmap.mmap | None = None
         self.header: bytes | None = None
         self.stamp: Stamp | None = None
 
@@ -108,7 +110,7 @@ class FeedClockReader:
         #: the ``-shm`` file of a SQLite database file (see the module docstring), else None
         self._shm_path = (
             f"{database}-shm"
-            if database and database != ":memory:" and not database.startswith("file:") and hasattr(os, "pread")
+            if database and database != ":memory:" and not database.startswith("file:") and hasattr(mmap, "PROT_READ")
             else None
         )
         sa.event.listen(engine, "engine_disposed", self._on_dispose)
@@ -122,15 +124,11 @@ class FeedClockReader:
         shm = local.shm
         header = None
         if shm is not None:
-            try:
-                header = os.pread(shm, _WAL_HEADER_BYTES, 0)
-            except OSError:
+            header = shm[:_WAL_HEADER_BYTES]
+            if header == local.header:
+                return local.stamp  # nothing committed since the query that read it
+            if header[_WAL_IS_INIT] != 1:
                 header = None
-            else:
-                if header == local.header:
-                    return local.stamp  # nothing committed since the query that read it
-                if len(header) != _WAL_HEADER_BYTES or header[_WAL_IS_INIT] != 1:
-                    header = None
         try:
             if self._postgres:
                 row = connection.execute(_QUERY, prepare=True).fetchone()
@@ -174,18 +172,25 @@ class FeedClockReader:
         self._local.header = None
         return connection
 
-    def _open_shm(self) -> int | None:
+    def _open_shm(self) -> mmap.mmap | None:
         assert self._shm_path is not None  # noqa: S101 - checked by the caller
         try:
-            return os.open(self._shm_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(self._shm_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError:
             return None  # not in WAL mode: every read queries
+        try:
+            if os.fstat(fd).st_size < _WAL_HEADER_BYTES:
+                return None  # not initialised yet: tried again after the next query
+            return mmap.mmap(fd, _WAL_HEADER_BYTES, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+        except (OSError, ValueError):
+            return None
+        finally:
+            os.close(fd)  # the mapping keeps what it needs
 
     def _close_shm(self) -> None:
         shm, self._local.shm, self._local.header = getattr(self._local, "shm", None), None, None
         if shm is not None:
-            with contextlib.suppress(OSError):
-                os.close(shm)
+            shm.close()
 
     def _drop(self, connection: Any) -> None:
         if getattr(self._local, "connection", None) is connection:

@@ -25,6 +25,7 @@ when the app is mounted under a root path.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -52,6 +53,38 @@ def feed_protocol(endpoint: FeedEndpoint) -> type[HttpToolsProtocol]:
             self._fast = not self.access_log and not self.root_path
             self._defaults_for: object = None
             self._defaults = b""
+            # The keep-alive timeout after a fast answer: one timer per connection, moved on
+            # only when it fires early, instead of a new timer for every request (cancelling
+            # one and making another costs about 1.5 µs, some 7 % of a whole 200).
+            self._idle_since: float | None = None  # None: busy (a request arrived and is not answered)
+            self._idle_timer: asyncio.TimerHandle | None = None
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
+            super().connection_lost(exc)
+
+        def _unset_keepalive_if_required(self) -> None:
+            self._idle_since = None  # uvicorn calls this when data arrives and before it answers
+            super()._unset_keepalive_if_required()
+
+        def _idle(self) -> None:
+            """The connection waits for its next request from now: close it after ``timeout_keep_alive`` of that."""
+            self._idle_since = self.loop.time()
+            if self._idle_timer is None:
+                self._idle_timer = self.loop.call_later(self.timeout_keep_alive, self._idle_check)
+
+        def _idle_check(self) -> None:
+            self._idle_timer = None
+            since = self._idle_since
+            if since is None:
+                return  # busy now; the answer arms a timeout again (this one or uvicorn's own)
+            left = since + self.timeout_keep_alive - self.loop.time()
+            if left > 0:
+                self._idle_timer = self.loop.call_later(left, self._idle_check)
+            else:
+                self.timeout_keep_alive_handler()
 
         def on_message_begin(self) -> None:
             # What uvicorn's on_message_begin does minus the ASGI scope, which only a
@@ -106,9 +139,7 @@ def feed_protocol(endpoint: FeedEndpoint) -> type[HttpToolsProtocol]:
                 transport.close()
             elif not transport.is_closing():
                 self._unset_keepalive_if_required()
-                self.timeout_keep_alive_task = self.loop.call_later(
-                    self.timeout_keep_alive, self.timeout_keep_alive_handler
-                )
+                self._idle()
 
         def on_body(self, body: bytes) -> None:
             if not self._answered:

@@ -437,10 +437,13 @@ class FeedEndpoint:
         if stamp is None:
             return None
         cached = self._tokens.get(digest)
-        if cached is None or cached[3] != stamp:
+        # ``is`` first: while nothing is committed the reader returns the very stamp both were confirmed under
+        if cached is None or (cached[3] is not stamp and cached[3] != stamp):
             return None
         prepared = self._prepared.get(cached[0])
-        if prepared is None or prepared.stamp != stamp or prepared.day != self._today():
+        if prepared is None or prepared.day != self._today():
+            return None
+        if prepared.stamp is not stamp and prepared.stamp != stamp:
             return None
         if_none_match, if_modified_since, accept_encoding = _conditions(headers)
         gz = accept_encoding is not None and self._wants_gzip(accept_encoding)

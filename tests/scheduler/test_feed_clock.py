@@ -265,6 +265,31 @@ def test_on_sqlite_an_unchanged_wal_index_answers_without_a_query(engine: sa.Eng
         reader.close()
 
 
+def _mapped(path: str) -> bool:
+    """A read-only shared mapping of ``path`` (the reader's; SQLite maps the file read-write)."""
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        return any(line.split()[1] == "r--s" and line.rstrip().endswith(path) for line in maps)
+
+
+def test_the_wal_index_is_mapped_only_while_the_readers_connection_is_open(engine: sa.Engine, loaded: Path) -> None:
+    """The ``-shm`` mapping lives exactly as long as the reader's own connection, which keeps SQLite
+    from truncating the file under it; a disposed engine (maintenance) unmaps it, the next read maps it again."""
+    if engine.dialect.name != "sqlite" or not Path("/proc/self/maps").exists():
+        pytest.skip("the WAL index is SQLite's, and /proc/self/maps is Linux's")
+    shm = f"{engine.url.database}-shm"
+    reader = FeedClockReader(engine)
+    try:
+        first = reader.read()
+        assert _mapped(shm)
+        engine.dispose()
+        assert not _mapped(shm)
+        assert reader.read() == first
+        assert _mapped(shm)
+    finally:
+        reader.close()
+    assert not _mapped(shm)
+
+
 # -- the feed path through uvicorn ------------------------------------------------------------------------
 class Counted:
     """``FeedRenderer.version`` of a real renderer, counting its calls."""

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
@@ -65,13 +66,13 @@ class Running:
 
 
 @contextlib.contextmanager
-def serve(app: LofteApp, *, fast_path: bool = True) -> Iterator[Running]:
+def serve(app: LofteApp, *, fast_path: bool = True, **config: Any) -> Iterator[Running]:
     """``app`` on uvicorn in a thread, on a free loopback port, configured as ``lofte serve``
     does it (``server_config``: the feed fast path in front unless ``fast_path`` is false)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    server = uvicorn.Server(server_config(app, fast_path=fast_path, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(server_config(app, fast_path=fast_path, log_level="warning", lifespan="off", **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -369,6 +370,49 @@ def test_the_fast_path_keeps_order_and_connection_semantics(world: World) -> Non
                     received += chunk
             assert received.endswith(body), request
             assert b"connection: close" in received.split(b"\r\n\r\n", 1)[0].lower()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "asgi"])
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout_and_not_before(world: World, fast: bool) -> None:
+    """The fast path keeps one idle timer per connection (not a new one per request): a connection that
+    asks again within the timeout stays open however long it lives, and one that goes quiet is closed
+    the timeout after its last answer, as uvicorn does it."""
+    app = create_app(world.settings, engine=world.engine, now=lambda: NOW,  # type: ignore[arg-type]
+                     base_url="https://lofte.example.se")  # fmt: skip
+    path = world.feed("promise").path
+    request = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    with serve(app, fast_path=fast, timeout_keep_alive=1) as running:
+        running.get(path)  # rendered: the next ones are answered on the fast path (if on)
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+            for _ in range(8):  # 8 x 0.3 s: longer than the timeout, but never idle that long
+                sock.sendall(request)
+                _read_response(sock)
+                time.sleep(0.3)
+            sock.sendall(request)
+            _read_response(sock)
+            answered = time.monotonic()
+            sock.settimeout(5)
+            assert sock.recv(1) == b""  # closed by the server
+            idle = time.monotonic() - answered
+        assert 0.9 <= idle < 3, idle
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        assert chunk, "closed before the answer"
+        buffer += chunk
+    head, body = buffer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    lengths = [line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+    length = int(lengths[0])
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk
+        body += chunk
+    assert len(body) == length  # nothing more: the next answer comes only after the next request
+    return body
 
 
 # -- freshness across changes and instances ------------------------------------------------------------
