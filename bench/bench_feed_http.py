@@ -16,7 +16,9 @@
    request with the old ETag must get 200 with a new ETag.
 
 Prints req/s and median latency per case (best and median of the repeats) and the
-ratios Löfte/nginx of the bests and of the medians. Goals (issue 4): 200 ≥ 1.0×
+ratios Löfte/nginx of the bests and of the medians, and each server's CPU time per
+request (from /proc, the median of the repeats): on two cores shared by the server and
+wrk, req/s also depends on where the scheduler puts the two, the CPU time much less. Goals (issue 4): 200 ≥ 1.0×
 nginx's 200, 304 ≥ 0.3× nginx's 304.
 
     .venv/bin/python -m bench.bench_feed_http [--kommuner 290] [--seconds 5] [--connections 32] [--repeat 3] [--json]
@@ -40,6 +42,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -74,11 +77,11 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def _running(cmd: list[str], url: str, **kwargs: object) -> Iterator[None]:
+def _running(cmd: list[str], url: str, **kwargs: object) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
     try:
         _wait(url, proc)
-        yield
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -115,11 +118,31 @@ http {{
 """
 
 
-def _wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str]) -> dict[str, float]:
+def _family(pid: int) -> list[int]:
+    """``pid`` and its children (nginx's master and worker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [pid, *(int(child) for child in children.read_text().split())] if children.exists() else [pid]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` so far (from /proc; 0 where there is none)."""
+    total = 0
+    for pid in pids:
+        stat = Path(f"/proc/{pid}/stat")
+        if stat.exists():
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str], pids: list[int]) -> dict[str, Any]:
     cmd = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
+    cpu = _cpu_seconds(pids)
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    cpu = _cpu_seconds(pids) - cpu
+    requests = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     median = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
     assert median is not None, out
@@ -128,6 +151,7 @@ def _wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str]) -
     errors = re.search(r"Socket errors: (.*)", out)
     return {
         "rps": round(rps),
+        "server_cpu_us": round(cpu / max(requests, 1) * 1e6, 1),  # the server's CPU time per request
         "median_ms": round(float(median[1]) * factor, 3),
         "non_2xx_3xx": int(bad[1]) if bad else 0,
         "socket_errors": errors[1] if errors else "",
@@ -143,12 +167,13 @@ def _status(url: str, headers: dict[str, str]) -> tuple[int, str, int]:
         return exc.code, exc.headers.get("ETag", ""), 0
 
 
-def _best_and_median(rows: list[dict[str, float]]) -> dict[str, object]:
+def _best_and_median(rows: list[dict[str, Any]]) -> dict[str, object]:
     rates = sorted(row["rps"] for row in rows)
     best = max(rows, key=lambda row: row["rps"])
     return {
         "rps_best": rates[-1],
         "rps_median": statistics.median(rates),
+        "server_cpu_us_median": statistics.median(row["server_cpu_us"] for row in rows),
         "median_ms_of_best": best["median_ms"],
         "non_2xx_3xx": sum(int(row["non_2xx_3xx"]) for row in rows),
         "all_rps": rates,
@@ -204,7 +229,7 @@ def run(*, kommuner: int, seconds: int, connections: int, repeat: int = 3) -> di
         conf = tmp / "nginx.conf"
         conf.write_text(_nginx_conf(tmp, nginx_port))
         nginx_url = f"http://127.0.0.1:{nginx_port}/feed.ics"
-        with _running(serve, feed_url, env=env, cwd=tmp):
+        with _running(serve, feed_url, env=env, cwd=tmp) as lofte_proc:
             with urllib.request.urlopen(feed_url) as response:
                 body = response.read()
                 lofte_etag = response.headers["ETag"]
@@ -215,26 +240,30 @@ def run(*, kommuner: int, seconds: int, connections: int, repeat: int = 3) -> di
                 "304": _status(feed_url, {"If-None-Match": lofte_etag})[0],
             }
             (www / "feed.ics").write_bytes(body)
-            with _running([NGINX, "-c", str(conf), "-p", str(tmp)], nginx_url):
+            with _running([NGINX, "-c", str(conf), "-p", str(tmp)], nginx_url) as nginx_proc:
+                pids = {"lofte": [lofte_proc.pid], "nginx": _family(nginx_proc.pid)}
                 status, nginx_etag, size = _status(nginx_url, {})
                 assert (status, size) == (200, len(body)), (status, size)
                 results["nginx_check"] = {"200": status, "304": _status(nginx_url, {"If-None-Match": nginx_etag})[0]}
-                runs: dict[str, list[dict[str, float]]] = {}
+                runs: dict[str, list[dict[str, Any]]] = {}
                 for _ in range(repeat):  # alternate, so both see the same load from the rest of the machine
                     for case, lofte_h, nginx_h in (
                         ("200", {}, {}),
                         ("304", {"If-None-Match": lofte_etag}, {"If-None-Match": nginx_etag}),
                     ):
                         for server, url, headers in (("lofte", feed_url, lofte_h), ("nginx", nginx_url, nginx_h)):
-                            row = _wrk(url, seconds=seconds, connections=connections, headers=headers)
+                            row = _wrk(url, seconds=seconds, connections=connections, headers=headers,
+                                       pids=pids[server])  # fmt: skip
                             runs.setdefault(f"{server}_{case}", []).append(row)
             for name, rows in runs.items():
                 results[name] = _best_and_median(rows)
             results["fresh_after_change"] = _fresh_after_change(db, feed.info.kommun, feed_url, lofte_etag)
         for case in ("200", "304"):
-            lofte, nginx = results[f"lofte_{case}"], results[f"nginx_{case}"]
-            results[f"ratio_{case}"] = round(lofte["rps_best"] / nginx["rps_best"], 2)  # type: ignore[index]
-            results[f"ratio_{case}_median"] = round(lofte["rps_median"] / nginx["rps_median"], 2)  # type: ignore[index]
+            ours: Any = results[f"lofte_{case}"]
+            theirs: Any = results[f"nginx_{case}"]
+            results[f"ratio_{case}"] = round(ours["rps_best"] / theirs["rps_best"], 2)
+            results[f"ratio_{case}_median"] = round(ours["rps_median"] / theirs["rps_median"], 2)
+            results[f"cpu_ratio_{case}"] = round(theirs["server_cpu_us_median"] / ours["server_cpu_us_median"], 2)
         return results
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -255,15 +284,22 @@ def main() -> None:
     print(f"national data set: {results['kommuner']} kommuner loaded in {results['load_seconds']} s")
     print(f"feed: {results['feed']}, {results['feed_bytes']} bytes; wrk -t1 -c{args.connections} -d{args.seconds}s")
     print(f"checks: Löfte {results['lofte_check']}, nginx {results['nginx_check']}")
-    print(f"{'case':<12}{'best req/s':>12}{'median req/s':>14}{'latency ms':>12}{'non-2xx/3xx':>13}  all runs")
+    print(
+        f"{'case':<12}{'best req/s':>12}{'median req/s':>14}{'latency ms':>12}{'server CPU µs/req':>19}"
+        f"{'non-2xx/3xx':>13}  all runs"
+    )
     for name in ("lofte_200", "nginx_200", "lofte_304", "nginx_304"):
         row: dict[str, object] = results[name]  # type: ignore[assignment]
         print(
             f"{name:<12}{row['rps_best']:>12}{row['rps_median']:>14}{row['median_ms_of_best']:>12}"
-            f"{row['non_2xx_3xx']:>13}  {row['all_rps']}"
+            f"{row['server_cpu_us_median']:>19}{row['non_2xx_3xx']:>13}  {row['all_rps']}"
         )
     print(f"ratio 200 Löfte/nginx: {results['ratio_200']} best, {results['ratio_200_median']} median (goal ≥ 1.0)")
     print(f"ratio 304 Löfte/nginx: {results['ratio_304']} best, {results['ratio_304_median']} median (goal ≥ 0.3)")
+    print(
+        f"server CPU per request, nginx/Löfte (medians; above 1: Löfte spends less): "
+        f"200 {results['cpu_ratio_200']}, 304 {results['cpu_ratio_304']}"
+    )
     print(f"a change by another connection seen by the next request: {results['fresh_after_change']}")
 
 
