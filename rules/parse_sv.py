@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress
 
-from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window
+from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window, new_period, new_quota, new_rule
 from rules.sv_lexicon import (
     ENTITY_HEADS,
     FREQ_ADVERBS,
@@ -52,6 +52,7 @@ from rules.sv_lexicon import (
     ORDINALS,
     UNIT_BY_WORD,
     WEEKDAYS,
+    WordMemo,
     fold,
     lemma_plural,
     lemma_singular,
@@ -149,13 +150,14 @@ def _index(s: str, pieces: list[str] | None = None) -> _Index:
         # non-word character before a token is at the token's position in `s`
         for m in _lead().finditer(" " + s):
             pos = m.start()
-            for slot in _slots(m.group(1)):
+            for slot in _SLOTS[m.group(1)]:
                 index.setdefault(slot, []).append(pos)
         return index
+    slots_of = _SLOTS
     pos = 0
     for piece in pieces:
         if piece:
-            for slot in _slots(piece):
+            for slot in slots_of[piece]:
                 if slot in index:
                     index[slot].append(pos)
                 else:
@@ -164,7 +166,7 @@ def _index(s: str, pieces: list[str] | None = None) -> _Index:
         else:
             pos += 1
     if "/" in s:  # "/" is a token where no word character comes before it
-        slash = _slots("/")
+        slash = _SLOTS["/"]
         pos = s.find("/")
         while pos >= 0:
             if pos == 0 or not _is_word_char(s[pos - 1]):
@@ -204,10 +206,13 @@ def _pieces_of(s: str) -> list[str] | None:
 _GAPS = bytes(c if c < 128 and (chr(c).isalnum() or chr(c) == "_") else 32 for c in range(256))
 
 
-@lru_cache(maxsize=4096)
 def _slots(word: str) -> tuple[int, ...]:
-    """The slots of the `_Anchored` patterns that may start at the token `word`."""
+    """The slots of the `_Anchored` patterns that may start at the token `word` (none at "")."""
     return tuple(rx.slot for rx in _ANCHORED if rx.may_start(word))
+
+
+#: `_slots` of each token seen
+_SLOTS = WordMemo(_slots, 4096)
 
 
 def _ascii_twin(rx: re.Pattern[str]) -> re.Pattern[str]:
@@ -461,17 +466,18 @@ _PARTY_COMPOUND = re.compile(
 )
 
 
-@lru_cache(maxsize=4096)
-def _is_party_word(folded_word: str) -> bool:
+def _party_word(folded_word: str) -> bool:
     w = folded_word.strip("-")
     if w in _NOT_PARTIES:
         return False
     return w in _PARTY_WORDS or _PARTY_COMPOUND.fullmatch(w) is not None
 
 
-@lru_cache(maxsize=4096)
-def _fold_word(word: str) -> str:
-    return fold(word)
+#: `_party_word` of each token seen, and `fold` of each word of a party name seen
+_IS_PARTY_WORD = WordMemo(_party_word, 4096)
+_FOLDED_WORD = WordMemo(fold, 4096)
+_is_party_word = _IS_PARTY_WORD.__getitem__
+_fold_word = _FOLDED_WORD.__getitem__
 
 
 def _cap(name: str) -> str:
@@ -1106,10 +1112,10 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
             every = ORDINALS.get(ordinal) or int(_NON_DIGITS.sub("", ordinal) or 0)
         if 1 <= every <= 60:
             w.blank(m)
-            return _PeriodHit(Period(unit=unit, every=every), implies_once=True)
+            return _PeriodHit(new_period(unit, every), implies_once=True)
     m = _RX_PER_ENT_AND_UNIT.search(s, w.starts)
     if m and m.group("e") not in UNIT_BY_WORD:
-        return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=True)
+        return _PeriodHit(new_period(UNIT_BY_WORD[m.group("u")]), implies_once=True)
     for m in _RX_PER_UNIT.finditer(s, w.starts):
         word, prep = m.group("u"), m.group("p")
         if prep in ("i", "om") and word not in _DEFINITE:
@@ -1123,29 +1129,29 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
             continue
         if word in ("d", "v", "v.") and prep not in ("/", "per"):
             continue
-        return _PeriodHit(Period(unit=UNIT_BY_WORD[word]), implies_once=True)
+        return _PeriodHit(new_period(UNIT_BY_WORD[word]), implies_once=True)
     m = _RX_SLASH_UNIT.search(s)
     if m:
-        return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=True)
+        return _PeriodHit(new_period(UNIT_BY_WORD[m.group("u")]), implies_once=True)
     m = _RX_FREQ_ADV.search(s, w.starts)
     if m:
         w.blank(m)
-        return _PeriodHit(Period(unit=FREQ_ADVERBS[m.group("a")]), implies_once=True)
+        return _PeriodHit(new_period(FREQ_ADVERBS[m.group("a")]), implies_once=True)
     m = _RX_HELG.search(s)
     if m:
         w.blank(m)
-        unit = Unit.WEEK if m.group("x") == "helg" else Unit.DAY
-        return _PeriodHit(Period(unit=unit), implies_once=True)
+        unit = _WEEK if m.group("x") == "helg" else _DAY
+        return _PeriodHit(new_period(unit), implies_once=True)
     m = _RX_WEEKDAY.search(s)
     if m and (m.group("v") in ("varje", "var", "varannan") or m.group("pl") in ("ar", "arna")):
         w.blank(m)
         days = 1 + len(_WEEKDAY_NAME.findall(m.group("more") or ""))
-        period = Period(unit=Unit.WEEK, every=2 if m.group("v") == "varannan" else 1)
+        period = new_period(_WEEK, 2 if m.group("v") == "varannan" else 1)
         return _PeriodHit(period, implies_once=True, implied=days)  # "varje fredag och lördag": 2 a week
     m = _RX_UNDER_UNIT.search(s, w.starts)
     if m:
         w.blank(m)
-        return _PeriodHit(Period(unit=UNIT_BY_WORD[m.group("u")]), implies_once=False)
+        return _PeriodHit(new_period(UNIT_BY_WORD[m.group("u")]), implies_once=False)
     return None
 
 
@@ -1348,14 +1354,14 @@ def _extract_count(w: _Work, *, has_period: bool, freq_period: bool) -> _CountHi
         if a is not None and b is not None and a <= b:
             kind, _ = _count_noun(_following_words(s, m.end(), 4))
             w.blank(m)
-            return _CountHit(Quota(min=a, max=b, measure=_measure(kind)), strong=True)
+            return _CountHit(new_quota(a, b, _measure(kind)), strong=True)
     m = _RX_BETWEEN.search(s, w.starts)
     if m:
         a, b = number_value(m.group("a")), number_value(m.group("b"))
         kind, _ = _count_noun(_following_words(s, m.end(), 4))
         if a is not None and b is not None and a <= b and kind in ("times", "hours", "days", "thing"):
             w.blank(m)
-            return _CountHit(Quota(min=a, max=b, measure=_measure(kind)), strong=True)
+            return _CountHit(new_quota(a, b, _measure(kind)), strong=True)
     best: _CountHit | None = None
     best_m: re.Match[str] | None = None
     for m in _RX_COUNT.finditer(s, w.starts):
@@ -1372,8 +1378,12 @@ def _extract_count(w: _Work, *, has_period: bool, freq_period: bool) -> _CountHi
     return best
 
 
+_MEASURES = {"hours": Measure.HOURS, "days": Measure.DAYS}
+_TIMES = Measure.TIMES
+
+
 def _measure(kind: str) -> Measure:
-    return {"hours": Measure.HOURS, "days": Measure.DAYS}.get(kind, Measure.TIMES)
+    return _MEASURES.get(kind, _TIMES)
 
 
 def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool) -> _CountHit | None:
@@ -1407,8 +1417,8 @@ def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool
         return None  # "123 zxcv": a number before something that is not a Swedish noun
     if article:
         if kind == "times":
-            return _CountHit(Quota(min=1, max=1), strong=True)
-        return _CountHit(Quota(min=1, max=1), strong=False) if freq_period else None
+            return _CountHit(new_quota(1, 1), strong=True)
+        return _CountHit(new_quota(1, 1), strong=False) if freq_period else None
     # "ett antal", "ett par", "ett fåtal": vague, not counts
     if a_txt in _ARTICLES and words and words[0] in ("antal", "par", "fatal", "flertal", "tiotal", "hundratal"):
         return None
@@ -1418,7 +1428,7 @@ def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool
         lo, hi = a, (b if b is not None else None)
     elif q and _QMAX_RX.fullmatch(q):
         lo, hi = (None, b) if b is not None else (None, a)
-    return _CountHit(Quota(min=lo, max=hi, measure=_measure(kind)), strong=True)
+    return _CountHit(new_quota(lo, hi, _measure(kind)), strong=True)
 
 
 # --- kinds ---------------------------------------------------------------------------------
@@ -1563,37 +1573,32 @@ def _parse(text: str, today: dt.date) -> Rule:
     if quota is None:
         vague = _is_vague(marked)
         if period_hit and period_hit.implies_once and not vague:
-            quota = Quota(min=period_hit.implied, max=period_hit.implied)
+            quota = new_quota(period_hit.implied, period_hit.implied)
     period = period_hit.period if period_hit and quota else None
 
     if _is_conditional(marked, marked_starts):
-        kind = Kind.CONDITIONAL
+        kind = _CONDITIONAL
     elif _is_event(marked, marked_starts):
-        kind = Kind.EVENT
+        kind = _EVENT
     elif quota is not None:
-        kind = Kind.QUOTA
+        kind = _QUOTA
     elif vague:
-        kind = Kind.VAGUE
+        kind = _VAGUE
     else:
-        kind = Kind.UNTIMED
-    if kind in (Kind.VAGUE, Kind.UNTIMED):
+        kind = _UNTIMED
+    if kind is _VAGUE or kind is _UNTIMED:
         quota, period, per = None, None, []
-    if kind is Kind.EVENT and quota is None:
+    if kind is _EVENT and quota is None:
         period = None
     if period is None:
         average = False
     if quota is None:
-        per = [] if kind is not Kind.EVENT else per
-    return Rule(
-        text=text,
-        kind=kind,
-        quota=quota,
-        period=period,
-        average=average,
-        per=tuple(per),
-        window=w.window,
-        deadline=w.deadline,
-        responsible=tuple(responsible),
-        lov=w.lov,
-        notes=tuple(w.notes),
+        per = [] if kind is not _EVENT else per
+    return new_rule(
+        text, kind, quota, period, average, tuple(per), w.window, w.deadline, tuple(responsible), w.lov, tuple(w.notes)
     )
+
+
+#: (enum members read off their class cost an ``EnumType.__getattr__`` slot call each: read once)
+_CONDITIONAL, _EVENT, _QUOTA, _VAGUE, _UNTIMED = Kind.CONDITIONAL, Kind.EVENT, Kind.QUOTA, Kind.VAGUE, Kind.UNTIMED
+_WEEK, _DAY = Unit.WEEK, Unit.DAY

@@ -386,3 +386,44 @@ def test_a_frequency_adjective_alone_is_a_yearly_quota_and_the_property_allows_i
     rule = parse_sv("ARLIG", today=T)
     assert rule.quota is not None
     assert _TRIGGER.search(fold("ARLIG"))
+
+
+def test_positional_constructors_give_the_same_objects_and_checks() -> None:
+    """The parser builds rules with `new_rule`, `new_quota`, `new_period` (slots set directly):
+    they cover every field and give objects equal, with equal hashes and reprs, to the keyword
+    constructors'; they refuse what those refuse, with the same message."""
+    import dataclasses
+
+    from rules.errors import RuleValueError
+    from rules.model import _RULE_FIELDS, Measure, Period, Quota, Rule, Unit, Window, new_period, new_quota, new_rule
+
+    assert tuple(f.name for f in dataclasses.fields(Rule)) == _RULE_FIELDS
+    assert new_quota(2, None, Measure.HOURS) == Quota(min=2, max=None, measure=Measure.HOURS)
+    assert repr(new_quota(1, 1)) == repr(Quota(min=1, max=1))
+    assert new_period(Unit.WEEK, 2) == Period(unit=Unit.WEEK, every=2)
+    window = Window(start=dt.date(2025, 1, 1), end=dt.date(2025, 6, 30))
+    quota, period, deadline = Quota(min=1, max=2), Period(unit=Unit.TERM), dt.date(2025, 5, 1)
+    per, responsible = ("skola",), ("Polisen",)
+    fast = new_rule("t", Kind.QUOTA, quota, period, True, per, window, deadline, responsible, "sportlov", ("n",))
+    slow = Rule(
+        text="t", kind=Kind.QUOTA, quota=quota, period=period, average=True, per=per, window=window,
+        deadline=deadline, responsible=responsible, lov="sportlov", notes=("n",),
+    )
+    assert fast == slow
+    assert hash(fast) == hash(slow)
+    assert repr(fast) == repr(slow)
+    assert fast.notes == slow.notes
+    for lo, hi in ((None, None), (-1, 2), (1, -2), (None, -1), (3, 2)):
+        with pytest.raises(RuleValueError) as slow_error:
+            Quota(min=lo, max=hi)
+        with pytest.raises(RuleValueError, match=re.escape(str(slow_error.value))):
+            new_quota(lo, hi)
+    with pytest.raises(RuleValueError, match="every must be at least 1"):
+        new_period(Unit.WEEK, 0)
+    for kind, q, p, average in (
+        (Kind.QUOTA, None, None, False), (Kind.VAGUE, quota, None, False), (Kind.EVENT, None, None, True)
+    ):
+        with pytest.raises(RuleValueError) as slow_error:
+            Rule(kind=kind, quota=q, period=p, average=average)
+        with pytest.raises(RuleValueError, match=re.escape(str(slow_error.value))):
+            new_rule("", kind, q, p, average, (), None, None, (), None, ())
