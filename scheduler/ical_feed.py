@@ -359,9 +359,12 @@ def _target_sets(target: FeedTarget) -> tuple[Any, Any, Any]:
 
 
 #: The aggregates of the version statement, by what they describe.
-_OCCURRENCE_PART = ("o_n", "o_lm", "o_seq", "o_up")
-_CONTEXT_PART = ("a_n", "a_up", "u_n", "u_up", "e_n", "e_up", "p_n", "p_up", "ap_n", "ap_id", "ap_up")
-_COMPLETION_PART = ("c_n", "c_undone", "c_id", "c_up")
+_OCCURRENCE_PART = ("o_n", "o_lm", "o_seq", "o_up", "o_rv")
+_CONTEXT_PART = (
+    "a_n", "a_up", "a_rv", "u_n", "u_up", "u_rv", "e_n", "e_up", "e_rv", "p_n", "p_up", "p_rv",
+    "ap_n", "ap_id", "ap_up", "ap_rv",
+)  # fmt: skip
+_COMPLETION_PART = ("c_n", "c_undone", "c_id", "c_up", "c_rv")
 _TIMESTAMPS = ("o_lm", "o_up", "a_up", "u_up", "e_up", "p_up", "ap_up", "c_up")
 
 
@@ -391,28 +394,30 @@ class _Statements:
                 sa.func.max(_O.c.last_modified).label("o_lm"),
                 sa.func.coalesce(sa.func.sum(_O.c.sequence), 0).label("o_seq"),
                 sa.func.max(_O.c.updated_at).label("o_up"),
+                _versions(_O, "o_rv"),
                 sa.func.count(sa.case((in_window, 1))).label("w_n"),
                 sa.func.max(sa.case((sa.and_(shown, _O.c.day < _FIRST), _O.c.day))).label("w_before"),
                 sa.func.max(sa.case((sa.and_(shown, _O.c.day <= _LAST), _O.c.day))).label("w_last"),
             )
             .where(_O.c.activity_id.in_(activities))
             .subquery("o"),
-            sa.select(sa.func.count().label("a_n"), sa.func.max(_A.c.updated_at).label("a_up"))
+            sa.select(sa.func.count().label("a_n"), sa.func.max(_A.c.updated_at).label("a_up"), _versions(_A, "a_rv"))
             .where(_A.c.id.in_(activities))
             .subquery("a"),
-            sa.select(sa.func.count().label("u_n"), sa.func.max(_U.c.updated_at).label("u_up"))
+            sa.select(sa.func.count().label("u_n"), sa.func.max(_U.c.updated_at).label("u_up"), _versions(_U, "u_rv"))
             .where(_U.c.promise_id.in_(promises))
             .subquery("u"),
-            sa.select(sa.func.count().label("e_n"), sa.func.max(_E.c.updated_at).label("e_up"))
+            sa.select(sa.func.count().label("e_n"), sa.func.max(_E.c.updated_at).label("e_up"), _versions(_E, "e_rv"))
             .where(_E.c.promise_id.in_(promises))
             .subquery("e"),
-            sa.select(sa.func.count().label("p_n"), sa.func.max(_P.c.updated_at).label("p_up"))
+            sa.select(sa.func.count().label("p_n"), sa.func.max(_P.c.updated_at).label("p_up"), _versions(_P, "p_rv"))
             .where(_P.c.id.in_(promises))
             .subquery("p"),
             sa.select(
                 sa.func.count().label("ap_n"),
                 sa.func.max(_AP.c.id).label("ap_id"),
                 sa.func.max(_AP.c.updated_at).label("ap_up"),
+                _versions(_AP, "ap_rv"),
             )
             .where(_AP.c.activity_id.in_(activities))
             .subquery("ap"),
@@ -421,6 +426,7 @@ class _Statements:
                 sa.func.count(_C.c.undone_at).label("c_undone"),
                 sa.func.max(_C.c.id).label("c_id"),
                 sa.func.max(_C.c.updated_at).label("c_up"),
+                _versions(_C, "c_rv"),
             )
             .where(_C.c.activity_id.in_(activities))
             .subquery("c"),
@@ -452,6 +458,7 @@ class _Statements:
                 _A.c.promise_id,
                 _A.c.retired_at,
                 _A.c.updated_at,
+                _A.c.row_version,
             ).where(_A.c.id.in_(activities)),
             units=sa.select(_U.c.id, _U.c.name, _U.c.retired_at).where(_U.c.promise_id.in_(promises)),
             entities=sa.select(_E.c.id, _E.c.name, _E.c.retired_at).where(_E.c.promise_id.in_(promises)),
@@ -473,6 +480,11 @@ class _Statements:
             )
             .group_by(_O.c.activity_id, _O.c.entity_id, _O.c.period_key),
         )
+
+
+def _versions(table: sa.Table, label: str) -> sa.Label[Any]:
+    """The sum of the rows' ``row_version``: it grows with every UPDATE, by anyone (migration 0007)."""
+    return sa.func.coalesce(sa.func.sum(table.c.row_version), 0).label(label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -803,7 +815,7 @@ class FeedRenderer:
         return RenderedFeed(body=body, version=version, name=name)
 
     def _quota(self, activity: sa.Row[Any], promise: sa.Row[Any]) -> ActivityQuota:
-        cache_key = (activity.id, activity.updated_at, promise.valid_from, promise.valid_until)
+        cache_key = (activity.id, activity.updated_at, activity.row_version, promise.valid_from, promise.valid_until)
         with self._lock:
             found = self._quotas.get(cache_key)
         if found is None:

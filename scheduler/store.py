@@ -437,10 +437,13 @@ def record_completion(
     occurrence: Occurrence | None = None,
     note: str | None = None,
 ) -> Completion:
-    """Record that ``activity`` was done on ``done_on``; marks ``occurrence`` done (SEQUENCE + 1)."""
+    """Record that ``activity`` was done on ``done_on``; marks ``occurrence`` done (SEQUENCE + 1).
+
+    Without ``entity``, the completion counts for ``occurrence``'s entity (if any)."""
+    entity_id = entity.id if entity is not None else occurrence.entity_id if occurrence is not None else None
     completion = Completion(
         activity_id=activity.id,  # type: ignore[arg-type]
-        entity_id=entity.id if entity is not None else None,
+        entity_id=entity_id,
         occurrence_id=occurrence.id if occurrence is not None else None,
         done_on=done_on,
         recorded_by=recorded_by,

@@ -21,7 +21,10 @@ see ``_guard_fk``); audit events keep their text and lose the link (``SET NULL``
 Keys
 ----
 Every table has an integer ``id`` and ``created_at``/``updated_at`` in UTC
-(``updated_at`` is set by the ORM on every UPDATE it emits). Natural keys are unique:
+(``updated_at`` is set by the ORM on every UPDATE it emits). The tables a feed shows
+also have ``row_version``, which the database itself bumps on every UPDATE of the row,
+whoever writes it (migration 0007), so a hand-written UPDATE reaches the feeds too; the
+ORM never sets it. Natural keys are unique:
 ``promise.slug``; ``(promise_id, key)`` for units, entities and activities;
 ``occurrence.uid``; ``(activity_id, entity_id, period_key, slot)`` for occurrences,
 with a partial unique index for the rows without an entity (SQL treats NULLs as
@@ -155,6 +158,11 @@ def _updated() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, sa_column_kwargs={"onupdate": utcnow})
 
 
+def _row_version() -> Any:
+    """Bumped by the database's triggers on every UPDATE of the row (migration 0007); never set by the ORM."""
+    return Field(default=0, sa_type=sa.BigInteger, nullable=False, sa_column_kwargs={"server_default": sa.text("0")})
+
+
 def _fk(target: str, ondelete: Literal["CASCADE", "SET NULL"], *, nullable: bool = False, index: bool = False) -> Any:
     default: Any = None if nullable else ...
     return Field(default=default, foreign_key=target, ondelete=ondelete, nullable=nullable, index=index)
@@ -216,6 +224,7 @@ class Promise(SQLModel, table=True):
     school_calendar: str | None = _text(nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+    row_version: int = _row_version()
 
 
 class Unit(SQLModel, table=True):
@@ -237,6 +246,7 @@ class Unit(SQLModel, table=True):
     retired_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+    row_version: int = _row_version()
 
 
 class Entity(SQLModel, table=True):
@@ -256,6 +266,7 @@ class Entity(SQLModel, table=True):
     retired_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+    row_version: int = _row_version()
 
 
 class Activity(SQLModel, table=True):
@@ -292,6 +303,7 @@ class Activity(SQLModel, table=True):
     retired_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+    row_version: int = _row_version()
 
 
 class ActivityPartner(SQLModel, table=True):
@@ -305,6 +317,7 @@ class ActivityPartner(SQLModel, table=True):
     unit_id: int = _fk("unit.id", "CASCADE", index=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+    row_version: int = _row_version()
 
 
 # -- the plan and what was done ------------------------------------------------------------------
@@ -365,6 +378,7 @@ class Occurrence(SQLModel, table=True):
     is_deadline: bool = Field(default=False, nullable=False)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+    row_version: int = _row_version()
 
     @property
     def all_day(self) -> bool:
@@ -400,6 +414,7 @@ class Completion(SQLModel, table=True):
     replaces_id: int | None = _fk("completion.id", "SET NULL", nullable=True)
     created_at: dt.datetime = _created()
     updated_at: dt.datetime = _updated()
+    row_version: int = _row_version()
 
 
 class AuditEvent(SQLModel, table=True):

@@ -306,6 +306,71 @@ def test_version_changes_exactly_when_the_body_does(engine: Engine, astorp: Prom
         before = after
 
 
+# Hand-written SQL (psql, sqlite3, a script) that changes what a feed shows without
+# touching updated_at: the database's row_version triggers (migration 0007) must bring it
+# to the feed. One statement per table of the version key.
+HAND_EDITS = [
+    ("promise", "UPDATE promise SET title = 'Handändrat löfte'", "Handändrat löfte"),
+    ("unit", "UPDATE unit SET name = 'Handändrad enhet'", "Handändrad enhet"),
+    ("entity", "UPDATE entity SET name = 'Handändrad skola'", "Handändrad skola"),
+    ("activity", "UPDATE activity SET title = 'Handändrad aktivitet'", "Handändrad aktivitet"),
+    (
+        "occurrence",  # an event moved to another day
+        "UPDATE occurrence SET day = '2019-03-20' WHERE id ="
+        " (SELECT min(id) FROM occurrence WHERE day > '2019-04-01' AND status = 'planned' AND is_deadline = FALSE)",
+        None,
+    ),
+    (
+        "activity_partner",  # another unit as a partner
+        "UPDATE activity_partner SET unit_id = (SELECT min(u.id) FROM unit u WHERE u.id NOT IN"
+        " (SELECT p.unit_id FROM activity_partner p WHERE p.activity_id = activity_partner.activity_id))"
+        " WHERE id = (SELECT min(id) FROM activity_partner)",
+        None,
+    ),
+    ("completion", "UPDATE completion SET undone_at = created_at", "0 av 1 genomförda"),  # no longer counts
+]
+
+
+@pytest.mark.parametrize(("table", "sql", "text"), HAND_EDITS, ids=[edit[0] for edit in HAND_EDITS])
+def test_a_hand_written_update_reaches_the_feed(
+    engine: Engine, astorp: Promise, table: str, sql: str, text: str | None
+) -> None:
+    renderer = FeedRenderer(engine, base_url=BASE)
+    target = FeedTarget(FeedScope.PROMISE, promise_id=astorp.id)
+    with session_scope(engine) as s:  # a completion to edit, through the ORM
+        activity, occurrence = _first(s, "informationskvallar")
+        record_completion(s, activity=activity, done_on=occurrence.day, recorded_by="test", now=NOW,
+                          occurrence=occurrence)  # fmt: skip
+    before = renderer.render(target, now=NOW)
+    assert before is not None
+    with engine.begin() as connection:
+        versions = f"SELECT sum(row_version) FROM {table}"  # noqa: S608 - constant names
+        old = connection.exec_driver_sql(versions).scalar()
+        changed = connection.exec_driver_sql(sql).rowcount
+        assert changed, sql
+        assert connection.exec_driver_sql(versions).scalar() == old + changed  # one per row, by the trigger
+    after = renderer.render(target, now=NOW)
+    fresh = FeedRenderer(engine, base_url=BASE).render(target, now=NOW)  # no cache: the truth
+    assert after is not None
+    assert fresh is not None
+    assert after.body == fresh.body, table  # never the stale body from the cache
+    assert after.version == renderer.version(target, now=NOW)
+    if table != "activity_partner":  # the example's partner activities have no event this feed shows now
+        assert after.body != before.body, table
+        assert after.version.etag != before.version.etag, table
+    if text is not None:
+        assert text in after.body.decode(), table
+
+
+def test_an_orm_update_bumps_the_row_version_once(engine: Engine, astorp: Promise) -> None:
+    with session_scope(engine) as s:
+        activity = s.exec(select(Activity).where(Activity.key == "informationskvallar")).one()
+        assert activity.row_version == 0
+        activity.title = "Ny titel"
+    with session_scope(engine) as s:
+        assert s.exec(select(Activity).where(Activity.key == "informationskvallar")).one().row_version == 1
+
+
 def test_the_window_rolls(engine: Engine, astorp: Promise) -> None:
     renderer = FeedRenderer(engine, base_url=BASE)
     target = FeedTarget(FeedScope.PROMISE, promise_id=astorp.id)

@@ -447,6 +447,22 @@ def test_a_change_gives_200_with_a_new_etag_on_every_instance(server: Running, w
             assert int(event["SEQUENCE"]) >= 1
 
 
+def test_a_hand_written_update_reaches_the_served_feed(server: Running, world: World) -> None:
+    """An UPDATE by hand (psql, sqlite3) that does not set updated_at: the next request gets the new body."""
+    path = world.feed("promise").path
+    status, headers, _ = server.get(path)
+    assert status == 200
+    assert server.get(path, if_none_match=headers["etag"])[0] == 304
+    with world.engine.begin() as connection:
+        hand = sa.text("UPDATE activity SET title = :title WHERE key = :key")  # plain SQL, no updated_at
+        connection.execute(hand, {"title": "Handändrad aktivitet", "key": "informationskvallar"})
+    status, changed, new_body = server.get(path, if_none_match=headers["etag"])
+    assert status == 200
+    assert changed["etag"] != headers["etag"]
+    assert "Handändrad aktivitet" in new_body.decode()
+    assert server.get(path, if_none_match=changed["etag"])[0] == 304
+
+
 def test_rotation_kills_the_old_url(server: Running, world: World) -> None:
     feed = world.feed("promise")
     assert server.get(feed.path)[0] == 200  # now cached in the server
