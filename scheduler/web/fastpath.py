@@ -53,6 +53,7 @@ def feed_protocol(endpoint: FeedEndpoint) -> type[HttpToolsProtocol]:
             self._fast = not self.access_log and not self.root_path
             self._defaults_for: object = None
             self._defaults = b""
+            self._last: tuple[bytes, bytes] | None = None
             # The keep-alive timeout after a fast answer: one timer per connection, moved on
             # only when it fires early, instead of a new timer for every request (cancelling
             # one and making another costs about 1.5 µs, some 7 % of a whole 200).
@@ -95,6 +96,9 @@ def feed_protocol(endpoint: FeedEndpoint) -> type[HttpToolsProtocol]:
             self.headers = []
 
         def _begin_asgi(self) -> None:
+            # Busy until the app answers (then uvicorn arms its own timeout): also when this request
+            # came in the same read as one the fast path answered, which armed the idle timer.
+            self._unset_keepalive_if_required()
             url, headers, expect = self.url, self.headers, self.expect_100_continue
             super().on_message_begin()  # the scope, with a new (empty) headers list in it
             self.url, self.expect_100_continue = url, expect
@@ -125,21 +129,27 @@ def feed_protocol(endpoint: FeedEndpoint) -> type[HttpToolsProtocol]:
             if defaults is not self._defaults_for:
                 self._defaults_for = defaults
                 self._defaults = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
-            start = (_200 if modified else _304) + self._defaults
-            if not keep_alive:
-                start += _CLOSE
+                self._last = None
+            # A connection asks for the same feed again and again: its last status line and
+            # headers are kept (for this second's Date), keyed by the prepared header block.
+            last = self._last
+            if keep_alive and last is not None and last[0] is head:
+                full = last[1]
+            else:
+                full = (_200 if modified else _304) + self._defaults + (b"" if keep_alive else _CLOSE) + head
+                if keep_alive:
+                    self._last = (head, full)
             transport = self.transport
             if modified and not head_only:
-                transport.writelines((start + head, body))
+                transport.writelines((full, body))
             else:
-                transport.write(start + head)
+                transport.write(full)
             self._answered = True
             self.server_state.total_requests += 1
             if not keep_alive:
                 transport.close()
             elif not transport.is_closing():
-                self._unset_keepalive_if_required()
-                self._idle()
+                self._idle()  # data_received marked the connection busy before parsing this request
 
         def on_body(self, body: bytes) -> None:
             if not self._answered:

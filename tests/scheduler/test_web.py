@@ -397,21 +397,51 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout_and_not_befor
         assert 0.9 <= idle < 3, idle
 
 
-def _read_response(sock: socket.socket) -> bytes:
+def test_one_connection_gets_the_right_status_line_and_a_current_date(world: World) -> None:
+    """The fast path keeps a connection's last status line and headers: 200 and 304 alternate
+    correctly on one connection, and the Date header still moves with the clock."""
+    app = create_app(world.settings, engine=world.engine, now=lambda: NOW,  # type: ignore[arg-type]
+                     base_url="https://lofte.example.se")  # fmt: skip
+    path = world.feed("promise").path
+    with serve(app) as running:
+        etag = running.get(path)[1]["etag"]
+        plain = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        conditional = f"GET {path} HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as sock:
+            seen = []
+            for request in (plain, conditional, plain, plain, conditional):
+                sock.sendall(request)
+                seen.append(_read_head(sock)[:2])
+            time.sleep(1.1)
+            sock.sendall(plain)
+            seen.append(_read_head(sock)[:2])
+    assert [status for status, _ in seen] == [b"200", b"304", b"200", b"200", b"304", b"200"]
+    assert all(headers[b"etag"] == etag.encode() for _, headers in seen)
+    assert seen[-1][1][b"date"] != seen[0][1][b"date"]
+
+
+def _read_head(sock: socket.socket) -> tuple[bytes, dict[bytes, bytes], bytes]:
+    """The status code, headers and body of the next response on ``sock`` (exactly that: nothing more sent)."""
     buffer = b""
     while b"\r\n\r\n" not in buffer:
         chunk = sock.recv(65536)
         assert chunk, "closed before the answer"
         buffer += chunk
     head, body = buffer.split(b"\r\n\r\n", 1)
-    assert head.startswith(b"HTTP/1.1 200"), head
-    lengths = [line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
-    length = int(lengths[0])
+    status, *lines = head.split(b"\r\n")
+    headers = {k.lower(): v for k, _, v in (line.partition(b": ") for line in lines)}
+    length = int(headers.get(b"content-length", b"0")) if status.split()[1] == b"200" else 0
     while len(body) < length:
         chunk = sock.recv(65536)
         assert chunk
         body += chunk
     assert len(body) == length  # nothing more: the next answer comes only after the next request
+    return status.split()[1], headers, body
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    status, _, body = _read_head(sock)
+    assert status == b"200", status
     return body
 
 
