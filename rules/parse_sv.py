@@ -565,14 +565,17 @@ def _subject_parties(original: str, folded: str) -> list[str]:
     if True not in party and _PARTY_LEADS.isdisjoint(words):
         return []
     spans: list[tuple[int, int]] = []  # the first tokens' spans, found by `_party_run` as far as needed
+    # each word of `original` folds to its token of `folded` (`fold` maps character by character)
+    # unless a capital sigma was lowered by its context (the one context-dependent lower case)
+    exact = "Σ" not in original
     # "Representanter från kommunförvaltningen kommer att ..."
     if words[0] in ("representanter", "foretradare", "personal", "medarbetare") and len(words) > 2 and words[1] in (
         "fran", "for", "inom", "pa", "vid"
     ):
-        found = _party_run(original, folded, spans, words, party, i=2)
+        found = _party_run(original, folded, spans, words, party, i=2, exact=exact)
         if found:
             return found
-    found = _party_run(original, folded, spans, words, party, i=0)
+    found = _party_run(original, folded, spans, words, party, i=0, exact=exact)
     if found:
         return found
     # V2 order after a fronted adverbial or clause: "Under 2025 genomför kommunen ...",
@@ -596,7 +599,7 @@ def _subject_parties(original: str, folded: str) -> list[str]:
             continue
         if prev not in _MODALS and not (prev.endswith("r") and prev.isalpha() and len(prev) > 2):
             continue  # V2: the subject follows the finite verb (present tense ends in -r)
-        found = _party_run(original, folded, spans, words, party, i=i)
+        found = _party_run(original, folded, spans, words, party, i=i, exact=exact)
         if found:
             return found
     return []
@@ -618,6 +621,20 @@ def _may_start_party(words: list[str], party: list[bool], i: int) -> bool:
     return i + 2 < len(words) and party[i + 2]
 
 
+def _may_name(words: list[str], party: list[bool], i: int, k: int) -> bool:
+    """False when `_party_name` gives None for the item of tokens i to i + k - 1, by its folded
+    words (the tokens) alone: each of its ways to a name needs what this tests first."""
+    if k == 1:
+        return party[i]
+    if words[i + k - 1] in _PARTY_PLACE_HEADS or words[i] in _PARTY_LEADS:
+        return True
+    if not party[i + k - 1]:
+        return False
+    return all(
+        (w.endswith("s") and not w.endswith("ss") and len(w) > 4) or w in _PARTY_ADJECTIVES for w in words[i : i + k - 1]
+    )
+
+
 def _extend_spans(folded: str, words: list[str], spans: list[tuple[int, int]], n: int) -> None:
     """Extend `spans` to the spans of the first `n` tokens `words` of `folded`.
 
@@ -632,13 +649,21 @@ def _extend_spans(folded: str, words: list[str], spans: list[tuple[int, int]], n
 
 
 def _party_run(
-    original: str, folded: str, spans: list[tuple[int, int]], words: list[str], party: list[bool], *, i: int
+    original: str,
+    folded: str,
+    spans: list[tuple[int, int]],
+    words: list[str],
+    party: list[bool],
+    *,
+    i: int,
+    exact: bool,
 ) -> list[str]:
     """Parse a coordinated list of parties starting at token i; [] when none starts there.
 
     `words` are the tokens of `folded`; `spans` the spans of the first of them, extended as far as
     needed (most sentences never get past `_may_start_party`, and a list ends near its start).
-    (most sentences never get past `_may_start_party`), when they are filled in.
+    When `exact` (each word of `original` folds to its token), an item's folded words are its
+    tokens, and `_may_name` turns down without building the item what `_party_name` would.
     """
     if not _may_start_party(words, party, i):
         return []
@@ -649,13 +674,15 @@ def _party_run(
         run = 0  # how many word tokens (not punctuation) follow from i, up to three
         while run < 3 and i + run < n and words[i + run][:1].isalnum():
             run += 1
-        for k in (3, 2, 1)[3 - run:]:  # the longest item first: "lokalpolisområde Ängelholm"
+        for k in (3, 2, 1)[3 - run :]:  # the longest item first: "lokalpolisområde Ängelholm"
+            if exact and not _may_name(words, party, i, k):
+                continue
             if len(spans) < i + k:
                 _extend_spans(folded, words, spans, i + k)
             a, b = spans[i][0], spans[i + k - 1][1]
             # the item's words are its tokens: only spaces separate word tokens
             item_words = original[a:b].split()
-            item = _party_name(item_words, [_fold_word(w) for w in item_words])
+            item = _party_name(item_words, words[i : i + k] if exact else [_fold_word(w) for w in item_words])
             if item:
                 # a genitive head ("kommunens") is an owner, not a party
                 head = words[i + k - 1]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from rules.sv_lexicon import WordMemo
+
 __all__ = ["KEYWORDS", "correct_typos"]
 
 KEYWORDS = frozenset(
@@ -58,7 +60,6 @@ _WORD = re.compile(r"[a-z]{5,}")
 _NOT_LETTERS = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 
 
-@lru_cache(maxsize=8192)
 def _correct_word(word: str) -> str:
     if word in KEYWORDS or word in PROTECTED:
         return word
@@ -70,6 +71,10 @@ def _correct_word(word: str) -> str:
     # one letter too many ("gannger"): the keyword padded with a space keeps positions valid
     longer = [c for c in candidates if len(c) == len(word) - 1]
     return longer[0] + " " if len(longer) == 1 else word
+
+
+#: `_correct_word` of each word seen (a hit is one C-level dict look-up)
+_CORRECTED = WordMemo(_correct_word, 8192)
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -99,7 +104,7 @@ def correct_typos(folded: str, pieces: list[str] | None = None) -> str:
         words = [w for w in folded.encode().translate(_NOT_LETTERS).decode().split() if len(w) > 4]
     else:
         words = list(set(_WORD.findall(folded)))
-    corrected = list(map(_correct_word, words))
+    corrected = list(map(_CORRECTED.__getitem__, words))
     if corrected == words:  # the common case: nothing to correct
         return folded
     fixes = {w: c for w, c in zip(words, corrected, strict=True) if c != w}
