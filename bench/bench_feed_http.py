@@ -21,7 +21,11 @@ request (from /proc, the median of the repeats): on two cores shared by the serv
 wrk, req/s also depends on where the scheduler puts the two, the CPU time much less. Goals (issue 4): 200 ≥ 1.0×
 nginx's 200, 304 ≥ 0.3× nginx's 304.
 
-    .venv/bin/python -m bench.bench_feed_http [--kommuner 290] [--seconds 5] [--connections 32] [--repeat 3] [--json]
+    .venv/bin/python -m bench.bench_feed_http [--kommuner 290] [--seconds 5] [--connections 32] [--repeat 3]
+                                              [--pin] [--json]
+
+``--pin`` puts each server on the last CPU and wrk on the others (with two cores, one
+each): without it, the scheduler decides, per run, whether a server shares a core with wrk.
 """
 
 from __future__ import annotations
@@ -135,12 +139,21 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _wrk(url: str, *, seconds: int, connections: int, headers: dict[str, str], pids: list[int]) -> dict[str, Any]:
+def _on_cpus(cpus: set[int] | None) -> dict[str, Any]:
+    """``subprocess`` arguments that start a process on ``cpus`` only (None: anywhere)."""
+    if cpus is None:
+        return {}
+    return {"preexec_fn": lambda: os.sched_setaffinity(0, cpus)}
+
+
+def _wrk(
+    url: str, *, seconds: int, connections: int, headers: dict[str, str], pids: list[int], cpus: set[int] | None
+) -> dict[str, Any]:
     cmd = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
     cpu = _cpu_seconds(pids)
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, **_on_cpus(cpus)).stdout
     cpu = _cpu_seconds(pids) - cpu
     requests = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
@@ -194,7 +207,11 @@ def _fresh_after_change(db: Path, kommun: str, url: str, etag: str) -> bool:
     return status == 200 and new_etag not in ("", etag)
 
 
-def run(*, kommuner: int, seconds: int, connections: int, repeat: int = 3) -> dict[str, object]:
+def run(*, kommuner: int, seconds: int, connections: int, repeat: int = 3, pin: bool = False) -> dict[str, object]:
+    # --pin: each server on the last CPU, wrk on the others (with two cores: one each), so
+    # neither shares a core with the load generator by the scheduler's choice
+    last = max(os.sched_getaffinity(0))
+    server_cpus, wrk_cpus = ({last}, os.sched_getaffinity(0) - {last}) if pin else (None, None)
     for tool in (NGINX, WRK):
         if not Path(tool).exists():
             raise SystemExit(f"{tool} is missing (apt-get install nginx wrk)")
@@ -221,7 +238,7 @@ def run(*, kommuner: int, seconds: int, connections: int, repeat: int = 3) -> di
             serve.append("--no-reminders")  # measure the feed path, not the reminder job
         feed_url = f"http://127.0.0.1:{port}{feed.path}"
         env = {**os.environ, "LOFTE_DATA_DIR": str(tmp / "var")}
-        results: dict[str, object] = {"kommuner": kommuner, "load_seconds": round(load_seconds, 1)}
+        results: dict[str, object] = {"kommuner": kommuner, "load_seconds": round(load_seconds, 1), "pinned": pin}
         www = tmp / "www"
         www.mkdir()
         (tmp / "scratch").mkdir()
@@ -229,7 +246,7 @@ def run(*, kommuner: int, seconds: int, connections: int, repeat: int = 3) -> di
         conf = tmp / "nginx.conf"
         conf.write_text(_nginx_conf(tmp, nginx_port))
         nginx_url = f"http://127.0.0.1:{nginx_port}/feed.ics"
-        with _running(serve, feed_url, env=env, cwd=tmp) as lofte_proc:
+        with _running(serve, feed_url, env=env, cwd=tmp, **_on_cpus(server_cpus)) as lofte_proc:
             with urllib.request.urlopen(feed_url) as response:
                 body = response.read()
                 lofte_etag = response.headers["ETag"]
@@ -240,7 +257,7 @@ def run(*, kommuner: int, seconds: int, connections: int, repeat: int = 3) -> di
                 "304": _status(feed_url, {"If-None-Match": lofte_etag})[0],
             }
             (www / "feed.ics").write_bytes(body)
-            with _running([NGINX, "-c", str(conf), "-p", str(tmp)], nginx_url) as nginx_proc:
+            with _running([NGINX, "-c", str(conf), "-p", str(tmp)], nginx_url, **_on_cpus(server_cpus)) as nginx_proc:
                 pids = {"lofte": [lofte_proc.pid], "nginx": _family(nginx_proc.pid)}
                 status, nginx_etag, size = _status(nginx_url, {})
                 assert (status, size) == (200, len(body)), (status, size)
@@ -253,7 +270,7 @@ def run(*, kommuner: int, seconds: int, connections: int, repeat: int = 3) -> di
                     ):
                         for server, url, headers in (("lofte", feed_url, lofte_h), ("nginx", nginx_url, nginx_h)):
                             row = _wrk(url, seconds=seconds, connections=connections, headers=headers,
-                                       pids=pids[server])  # fmt: skip
+                                       pids=pids[server], cpus=wrk_cpus)  # fmt: skip
                             runs.setdefault(f"{server}_{case}", []).append(row)
             for name, rows in runs.items():
                 results[name] = _best_and_median(rows)
@@ -276,13 +293,18 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3, help="wrk runs per case and server (best and median)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--pin", action="store_true", help="each server on the last CPU, wrk on the others")
     args = parser.parse_args()
-    results = run(kommuner=args.kommuner, seconds=args.seconds, connections=args.connections, repeat=args.repeat)
+    results = run(
+        kommuner=args.kommuner, seconds=args.seconds, connections=args.connections, repeat=args.repeat, pin=args.pin
+    )
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
         return
     print(f"national data set: {results['kommuner']} kommuner loaded in {results['load_seconds']} s")
-    print(f"feed: {results['feed']}, {results['feed_bytes']} bytes; wrk -t1 -c{args.connections} -d{args.seconds}s")
+    pinned = "; servers pinned to the last CPU, wrk to the others" if args.pin else ""
+    wrk = f"wrk -t1 -c{args.connections} -d{args.seconds}s"
+    print(f"feed: {results['feed']}, {results['feed_bytes']} bytes; {wrk}{pinned}")
     print(f"checks: Löfte {results['lofte_check']}, nginx {results['nginx_check']}")
     print(
         f"{'case':<12}{'best req/s':>12}{'median req/s':>14}{'latency ms':>12}{'server CPU µs/req':>19}"
