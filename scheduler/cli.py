@@ -19,13 +19,17 @@ __all__ = ["COMMANDS", "UserError", "main"]
 
 #: Subcommand modules under scheduler.commands, in the order ``lofte --help`` lists them.
 COMMANDS = ["parse", "check", "plan", "db", "load", "user", "feeds", "serve", "import_doc", "done", "status", "remind"]
+#: The command a module registers, where the two differ.
+_NAMES = {"import_doc": "import"}
 
 
 class UserError(Exception):
     """Something the user can fix; the message is Swedish and says what and where."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or, when ``argv`` names one, of that command only: a
+    command imports only what it needs (``lofte parse`` does not load the database layer)."""
     argparse_sv.install()
     parser = argparse.ArgumentParser(
         prog="lofte",
@@ -33,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="KOMMANDO")
     sub.required = True
-    for name in COMMANDS:
+    modules = COMMANDS
+    if argv:
+        named = [module for module in COMMANDS if _NAMES.get(module, module) == argv[0]]
+        modules = named or COMMANDS  # an unknown command or an option: all, for the full message
+    for name in modules:
         importlib.import_module(f"scheduler.commands.{name}").register(sub)
     return parser
 
@@ -44,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(encoding="utf-8", errors="replace")
-    args = build_parser().parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
