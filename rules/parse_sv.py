@@ -391,18 +391,25 @@ _SPACES = _c(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 #: dash variants to "–" or "-", soft hyphens and byte-order marks removed (str.replace: see ``sv_lexicon.fold``)
 _DASHES = (("—", "–"), ("‒", "–"), ("−", "–"), ("‐", "-"), ("‑", "-"), ("\u00ad", ""), ("\ufeff", ""))
 _CONTROL = _c(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: the Latin-1 characters that are not printable (``str.isprintable``), as bytes to delete
+_NOT_PRINTABLE_LATIN1 = bytes(c for c in range(256) if not chr(c).isprintable())
 
 
 def _clean(text: str) -> str:
     t = text
+    printable = None
     if not t.isascii():
-        if len(t.encode("latin-1", "ignore")) != len(t):  # a character beyond Latin-1: dashes, BOM
+        latin1 = t.encode("latin-1", "ignore")
+        if len(latin1) != len(t):  # a character beyond Latin-1: dashes, BOM
             for dash, plain in _DASHES:
                 if dash in t:
                     t = t.replace(dash, plain)
         elif "\u00ad" in t:  # the one Latin-1 character of `_DASHES`: the soft hyphen
             t = t.replace("\u00ad", "")
-    printable = t.isprintable()  # fast path: no control characters, tabs, line breaks or odd spaces
+        else:  # (``str.isprintable`` asks the Unicode tables about each character)
+            printable = len(latin1.translate(None, _NOT_PRINTABLE_LATIN1)) == len(latin1)
+    if printable is None:
+        printable = t.isprintable()  # fast path: no control characters, tabs, line breaks or odd spaces
     if not printable:
         t = _CONTROL.sub(" ", t)
     if any(map(t.__contains__, "*_`#\\")):
@@ -534,9 +541,12 @@ def _dedupe(names: list[str]) -> list[str]:
 
 def _split_trailing_responsible(text: str) -> tuple[str, list[str]]:
     """Lift "/ Polisen", "(Kommunen och polisen)" or "Ansvarig: X" off the text."""
-    # each marker has a character it cannot match without: most sentences have none of them
-    for rx, needed in ((_TRAILING_SLASH, "/"), (_TRAILING_PAREN, ")")):
-        m = rx.search(text) if needed in text else None
+    # each marker has a character it cannot match without: most sentences have none of them.
+    # Its group takes no "/" (no "(") and it ends at the end: it can only begin at the last "/"
+    # (the last "("), so one match there is what a search finds.
+    for rx, first, needed in ((_TRAILING_SLASH, "/", "/"), (_TRAILING_PAREN, "(", ")")):
+        pos = text.rfind(first) if needed in text else -1
+        m = rx.match(text, pos) if pos >= 0 else None
         if m:
             names = _party_list(m.group(1))
             if names:

@@ -77,6 +77,18 @@ def _correct_word(word: str) -> str:
 _CORRECTED = WordMemo(_correct_word, 8192)
 
 
+def _piece_read(piece: str) -> str | None:
+    """How `correct_typos` reads one piece: itself when it is short, None when it holds a digit
+    or "_" (its runs of letters are read instead), else its correction."""
+    if len(piece) <= 4:
+        return piece
+    return _correct_word(piece) if piece.isalpha() else None
+
+
+#: `_piece_read` of each piece seen
+_PIECE_READ = WordMemo(_piece_read, 8192)
+
+
 def _one_edit(a: str, b: str) -> bool:
     """True when equal-length a and b differ by one substitution or one swap of neighbours."""
     diff = [i for i in range(len(a)) if a[i] != b[i]]
@@ -97,6 +109,10 @@ def correct_typos(folded: str, pieces: list[str] | None = None) -> str:
     'minst  en gang'
     """
     if pieces is not None:
+        # the common case, all in C: every piece reads as itself (short ones are never read;
+        # one with a digit or "_" gives None and takes the full way below)
+        if list(map(_PIECE_READ.__getitem__, pieces)) == pieces:
+            return folded
         words = [w for w in pieces if len(w) > 4]
         if words and not "".join(words).isalpha():  # rare: a digit or "_" in a word
             words = _WORD.findall(" ".join(words))
