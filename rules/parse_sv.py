@@ -119,8 +119,10 @@ class _Gated:
 #: for each `_Anchored` pattern (by its ``slot``) that may start somewhere, the positions where
 #: it may, ascending (a pattern that may start nowhere has no entry)
 _Index = dict[int, list[int]]
-#: every `_Anchored` pattern, in the order of their slots
+#: every `_Anchored` pattern, in the order they are defined
 _ANCHORED: list[_Anchored] = []
+#: the slot of each kind of start (words, numerals, prefixes) some `_Anchored` pattern has
+_SLOT_OF_STARTS: dict[tuple[frozenset[str], bool, tuple[str, ...]], int] = {}
 #: every word some `_Anchored` pattern starts with (each adds its own), and word prefixes
 _ANCHOR_WORDS: set[str] = set()
 _ANCHOR_PREFIXES: list[str] = []
@@ -208,7 +210,7 @@ _GAPS = bytes(c if c < 128 and (chr(c).isalnum() or chr(c) == "_") else 32 for c
 
 def _slots(word: str) -> tuple[int, ...]:
     """The slots of the `_Anchored` patterns that may start at the token `word` (none at "")."""
-    return tuple(rx.slot for rx in _ANCHORED if rx.may_start(word))
+    return tuple(dict.fromkeys(rx.slot for rx in _ANCHORED if rx.may_start(word)))
 
 
 #: `_slots` of each token seen
@@ -273,7 +275,9 @@ class _Anchored:
         self.numerals = numerals
         self.prefixes = prefixes
         self.spaced = spaced
-        self.slot = len(_ANCHORED)
+        # patterns that may start at the same tokens share a slot (its positions are only read):
+        # a number is filed once for the seven noise patterns that start at numbers, not seven times
+        self.slot = _SLOT_OF_STARTS.setdefault((self.starts, numerals, prefixes), len(_SLOT_OF_STARTS))
         _ANCHORED.append(self)
         _ANCHOR_WORDS.update(self.starts)
         _ANCHOR_PREFIXES.extend(prefixes)
@@ -564,10 +568,14 @@ def _subject_parties(original: str, folded: str) -> list[str]:
     token = _TOKEN_ASCII if folded.isascii() else _TOKEN
     # the tokens of each run of non-space characters: most runs are one word, only the others
     # need the regex (a token never holds white space; ``\w`` is what ``str.isalnum`` says, or "_")
+    # A run of a word and one character that is not a word character ("polisen," "termin.") is
+    # those two tokens, unless the character is "-" ("beteende-": one token)
     words: list[str] = []
     for run in folded.split():
         if run.isalnum():
             words.append(run)
+        elif run[:-1].isalnum() and run[-1] not in "-_":
+            words += (run[:-1], run[-1])
         else:
             words += token.findall(run)
     party = list(map(_is_party_word, words))
