@@ -121,8 +121,12 @@ class _Gated:
 _Index = dict[int, list[int]]
 #: every `_Anchored` pattern, in the order they are defined
 _ANCHORED: list[_Anchored] = []
-#: the slot of each kind of start (words, numerals, prefixes) some `_Anchored` pattern has
-_SLOT_OF_STARTS: dict[tuple[frozenset[str], bool, tuple[str, ...]], int] = {}
+#: the slot of each kind of start (words, numerals, prefixes, words after) some `_Anchored` pattern has
+_SLOT_OF_STARTS: dict[
+    tuple[frozenset[str], bool, tuple[str, ...], tuple[tuple[str, tuple[frozenset[str], tuple[str, ...]]], ...]], int
+] = {}
+#: the words some `_Anchored` pattern starts at only before certain tokens (its ``after``)
+_AFTER_WORDS: set[str] = set()
 #: every word some `_Anchored` pattern starts with (each adds its own), and word prefixes
 _ANCHOR_WORDS: set[str] = set()
 _ANCHOR_PREFIXES: list[str] = []
@@ -155,11 +159,15 @@ def _index(s: str, pieces: list[str] | None = None) -> _Index:
             for slot in _SLOTS[m.group(1)]:
                 index.setdefault(slot, []).append(pos)
         return index
-    slots_of = _SLOTS
+    slots_of = _PIECE_SLOTS
     pos = 0
-    for piece in pieces:
+    for j, piece in enumerate(pieces):
         if piece:
-            for slot in slots_of[piece]:
+            slots = slots_of[piece]
+            if slots is None:  # a word some pattern starts at only before certain tokens
+                following = pieces[j + 1] if j + 1 < len(pieces) else ""
+                slots = _SLOTS_BEFORE[piece + " " + following]
+            for slot in slots:
                 if slot in index:
                     index[slot].append(pos)
                 else:
@@ -213,8 +221,23 @@ def _slots(word: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(rx.slot for rx in _ANCHORED if rx.may_start(word)))
 
 
-#: `_slots` of each token seen
+def _piece_slots(word: str) -> tuple[int, ...] | None:
+    """`_slots` of a piece, or None when the piece is a word of some pattern's ``after``: its
+    slots then depend on the next piece (`_slots_before`)."""
+    return None if word in _AFTER_WORDS else _slots(word)
+
+
+def _slots_before(pair: str) -> tuple[int, ...]:
+    """The slots of the patterns that may start at the token `word` when the token `following`
+    comes after one gap character (`pair` is "word following": tokens hold no space)."""
+    word, following = pair.split(" ")
+    return tuple(dict.fromkeys(rx.slot for rx in _ANCHORED if rx.may_start(word) and rx.may_follow(word, following)))
+
+
+#: `_slots` of each token seen; `_piece_slots` of each piece; `_slots_before` of each pair
 _SLOTS = WordMemo(_slots, 4096)
+_PIECE_SLOTS = WordMemo(_piece_slots, 4096)
+_SLOTS_BEFORE = WordMemo(_slots_before, 4096)
 
 
 def _ascii_twin(rx: re.Pattern[str]) -> re.Pattern[str]:
@@ -256,9 +279,17 @@ class _Anchored:
     A start that has been blanked since the text was indexed is a space now: a pattern whose
     matches never begin with a space skips it without a match attempt (``spaced`` marks a
     pattern that may begin with one).
+
+    ``after`` narrows common start words: a match that begins at the word ``w`` (a whole token)
+    has after it one gap character (a space, or ``[ ]?`` before a word) and then a whole token
+    that is one of ``after[w][0]`` or begins with one of ``after[w][1]``. The index (`_index`)
+    then files ``w`` for this pattern only where the next piece is such a token: "i" is filed
+    for "i samband med", not for "i arbetet". This holds for later, blanked texts too: blanking
+    keeps lengths and only makes spaces, so the one gap character and the token after it were
+    there, the same, when the text was indexed (a blank that splits a word indexes anew).
     """
 
-    __slots__ = ("numerals", "prefixes", "rx", "rx_ascii", "slot", "spaced", "starts")
+    __slots__ = ("after", "numerals", "prefixes", "rx", "rx_ascii", "slot", "spaced", "starts")
 
     def __init__(
         self,
@@ -268,6 +299,7 @@ class _Anchored:
         numerals: bool = False,
         prefixes: tuple[str, ...] = (),
         spaced: bool = False,
+        after: dict[str, tuple[frozenset[str], tuple[str, ...]]] | None = None,
     ) -> None:
         self.rx = re.compile(pattern)
         self.rx_ascii = _ascii_twin(self.rx)
@@ -275,15 +307,24 @@ class _Anchored:
         self.numerals = numerals
         self.prefixes = prefixes
         self.spaced = spaced
+        self.after = after or {}
         # patterns that may start at the same tokens share a slot (its positions are only read):
         # a number is filed once for the seven noise patterns that start at numbers, not seven times
-        self.slot = _SLOT_OF_STARTS.setdefault((self.starts, numerals, prefixes), len(_SLOT_OF_STARTS))
+        key = (self.starts, numerals, prefixes, tuple(sorted(self.after.items())))
+        self.slot = _SLOT_OF_STARTS.setdefault(key, len(_SLOT_OF_STARTS))
         _ANCHORED.append(self)
         _ANCHOR_WORDS.update(self.starts)
         _ANCHOR_PREFIXES.extend(prefixes)
+        _AFTER_WORDS.update(self.after)
 
     def may_start(self, word: str) -> bool:
         return word in self.starts or (self.numerals and word[:1].isdecimal()) or word.startswith(self.prefixes)
+
+    def may_follow(self, word: str, following: str) -> bool:
+        """False when no match that begins at the token `word` has the token `following` after
+        one gap character (`after`); `following` is "" when more gap characters come, or none."""
+        words, prefixes = self.after.get(word, (None, ()))
+        return words is None or following in words or following.startswith(prefixes)
 
     def finditer(self, s: str, index: _Index) -> list[re.Match[str]]:
         """The matches ``re.finditer`` would give, in order (`index` is `_index` of `s`)."""
@@ -1107,9 +1148,12 @@ _RX_EVERY_N = _Anchored(
     {"var", "vart", "varannan", "varannat", "vartannan", "vartannat"},
 )
 _PER_UNIT_PREPS = r"per|i|om|varje|var|vart|a|pr\.?|/"
+#: the first token of each unit word ("v." → "v", "host- och vartermin" → "host")
+_UNIT_FIRSTS = frozenset(_first_words("|".join(UNIT_BY_WORD)))
 _RX_PER_UNIT = _Anchored(
     _w(rf"(?P<p>{_PER_UNIT_PREPS})[ ]?(?P<u>{_UNIT_ALT})(?![\w-])"),
     _first_words(_PER_UNIT_PREPS) | _glued(_PER_UNIT_PREPS, UNIT_BY_WORD),
+    after=dict.fromkeys(("i", "om"), (_UNIT_FIRSTS, ())),  # ("[ ]?" before the unit)
 )
 _RX_SLASH_UNIT = _g(rf"(?<=\w)/[ ]?(?P<u>{_UNIT_ALT})(?![\w-])")
 _RX_PER_ENT_AND_UNIT = _Anchored(
@@ -1204,11 +1248,20 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
 
 _ENT = r"(?P<e>[a-z][a-z-]*[a-z])"
 _PER_ENT_LEADS = r"per|varje|respektive|resp\.|var och en av|for varje|pa varje|i varje|pa respektive|i respektive"
-_RX_PER_ENT = _Anchored(_w(rf"(?:{_PER_ENT_LEADS}){_SP}{_ENT}"), _first_words(_PER_ENT_LEADS))
+_RX_PER_ENT = _Anchored(
+    _w(rf"(?:{_PER_ENT_LEADS}){_SP}{_ENT}"),
+    _first_words(_PER_ENT_LEADS),
+    after={  # ("i varje", "pa respektive", "for varje": one space)
+        "i": (frozenset({"varje", "respektive"}), ()),
+        "pa": (frozenset({"varje", "respektive"}), ()),
+        "for": (frozenset({"varje"}), ()),
+    },
+)
 _UNIT_ENT_PREPS = "per|varje|/|i|om"
 _RX_UNIT_AND_ENT = _Anchored(
     _w(rf"(?:{_UNIT_ENT_PREPS})[ ]?(?:{_UNIT_ALT}){_SP}(?:och|per){_SP}{_ENT}"),
     _first_words(_UNIT_ENT_PREPS) | _glued(_UNIT_ENT_PREPS, UNIT_BY_WORD),
+    after=dict.fromkeys(("i", "om"), (_UNIT_FIRSTS, ())),  # ("[ ]?" before the unit)
 )
 _PLURAL_PREPS, _PLURAL_QUANTS = "pa|i|vid|for|besoka|besoker|besoks", "kommunens|samtliga|alla|de|bada"
 # (a match can also begin at the space before the quantifier word; it is then found, with
@@ -1217,6 +1270,8 @@ _RX_PLURAL_ENT = _Anchored(
     _w(rf"(?:{_PLURAL_PREPS})?[ ]?(?:{_PLURAL_QUANTS})(?:{_SP}(?P<n>{_NUM}))?{_SP}{_ENT}"),
     _first_words(_PLURAL_PREPS) | _first_words(_PLURAL_QUANTS) | _glued(_PLURAL_PREPS, _PLURAL_QUANTS.split("|")),
     spaced=True,  # (the optional preposition, then "[ ]?")
+    # (after a preposition, "[ ]?" and the quantifier word, whole: a space or a number follows it)
+    after=dict.fromkeys(("i", "pa", "vid", "for"), (frozenset(_PLURAL_QUANTS.split("|")), ())),
 )
 _NUM_ENT_PREPS = "pa|i|vid"
 _RX_NUM_ENT = _Anchored(_w(rf"(?:{_NUM_ENT_PREPS}){_SP}(?P<n>{_NUM}){_SP}{_ENT}"), _first_words(_NUM_ENT_PREPS))
@@ -1511,6 +1566,11 @@ _CONDITIONALS = (
 _RX_CONDITIONAL = _Anchored(
     "|".join(_CONDITIONALS),
     {"om", "onskar", "vid", "efter", "utifran", "behov", "behovsprova", "behovsprovat", "da", "nar", "i", "pa"},
+    after={  # (the branches that begin with "i", "pa" and "vid", each with one space after the word)
+        "i": (frozenset({"man", "den", "forekommande"}), ()),
+        "pa": (frozenset({"en", "begaran", "forfragan", "efterfragan"}), ()),
+        "vid": (frozenset({"behov", "en", "begaran", "forfragan", "efterfragan"}), ("eventuell",)),
+    },
 )
 _EVENT_NOUNS = (
     r"\w*mote[nt]?|\w*moten(?:a)?|\w*sammantrade\w*|hogtid\w*|\w*evenemang\w*|\w*event\w*|skolstart\w*|lovstart\w*|"
@@ -1525,6 +1585,7 @@ _RX_EVENT = _Anchored(
     r"\befter (?:sommaren|lovet|utgangen|varje|avslutad\w*|genomford\w*)\b|\bforsta \w+ (?:\w+ )?efter\b|"
     r"\bnar (?:\w+ ){0,3}(?:ställs upp|stalls upp|ager rum|genomfors|arrangeras)\b",
     {"i", "vid", "infor", "efter", "forsta", "nar"},
+    after={"i": (frozenset({"samband", "anslutning"}), ())},  # ("i samband med", "i anslutning till")
 )
 
 
