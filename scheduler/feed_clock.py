@@ -138,6 +138,8 @@ class FeedClockReader:
             self._drop(connection)
             raise FeedClockError(str(exc)) from exc
         stamp = None if row is None else Stamp(str(row[0]), int(row[1]))
+        if stamp is not None and stamp == local.stamp:
+            stamp = local.stamp  # the same object: callers compare with ``is`` before ``==``
         if shm is None and self._shm_path is not None:
             local.shm = self._open_shm()  # after the first query: the connection has the file open now
         local.header = header if stamp is not None else None

@@ -142,7 +142,8 @@ def create_app(
     renderer = FeedRenderer(fast_engine, base_url=base)
 
     app = LofteApp(title="Löfte", docs_url=None, redoc_url=None, openapi_url=None)
-    app.feeds = FeedEndpoint(renderer, fast_engine, clock=clock, token_ttl=token_ttl)
+    # now=None: the feed path keeps its own real clock, which reads the local day without a datetime
+    app.feeds = FeedEndpoint(renderer, fast_engine, clock=now, token_ttl=token_ttl)
     app.state.settings = settings
     app.state.engine = engine
     app.state.clock = clock

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -31,10 +32,12 @@ from sqlmodel import Session, col, select
 from scheduler.config import load_settings
 from scheduler.db import Activity, Occurrence, OccurrenceStatus, make_engine, session_scope
 from scheduler.feeds import IssuedFeed, ensure_feeds, rotate
+from scheduler.ical_feed import FeedRenderer
 from scheduler.loader import load_file
 from scheduler.store import record_completion
 from scheduler.web import LofteApp, create_app
 from scheduler.web.fastpath import server_config
+from scheduler.web.feed import FeedEndpoint
 from tests.conftest import EXAMPLES
 
 LOADED_AT = dt.datetime(2019, 1, 2, 8, 0, tzinfo=dt.UTC)
@@ -601,3 +604,24 @@ def test_rotating_from_the_demo_page(world: World) -> None:
         new = body.decode().split(f'id="kalender-{feed.info.id}"', 1)[1].split("/feeds/", 1)[1].split(".ics", 1)[0]
         assert running.get(f"/feeds/{new}.ics")[0] == 200
         assert running.request("POST", "/kalendrar/999999/ny-adress")[0] == 404
+
+
+# -- the feed path's own real clock ---------------------------------------------------------------------
+def test_the_real_clocks_local_day_turns_at_stockholm_midnight(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With the real clock (``lofte serve``), the feed path reads the local day from ``time.time``
+    and a cached day span; it must turn exactly at midnight in Stockholm, DST days included."""
+    from scheduler.web import feed as feed_module
+
+    engine = make_engine(sa.URL.create("sqlite+pysqlite", database=str(tmp_path / "clock.sqlite3")))
+    endpoint = FeedEndpoint(FeedRenderer(engine, base_url="https://x"), engine)  # no clock: the real one
+    stockholm = ZoneInfo("Europe/Stockholm")
+    now = [0.0]
+    monkeypatch.setattr(feed_module.time, "time", lambda: now[0])
+    for day in (dt.date(2026, 3, 28), dt.date(2026, 3, 29), dt.date(2026, 10, 24), dt.date(2026, 10, 25),
+                dt.date(2026, 12, 31)):  # fmt: skip
+        midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=stockholm).timestamp()
+        for offset in (-86_000.0, -3_600.5, -1.0, -0.001, 0.0, 0.001, 3_600.0):
+            now[0] = midnight + offset
+            expected = dt.datetime.fromtimestamp(now[0], stockholm).date()
+            assert endpoint._today() == expected, (day, offset)
+    engine.dispose()
