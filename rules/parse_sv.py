@@ -436,29 +436,24 @@ _SPACES = _c(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 #: dash variants to "–" or "-", soft hyphens and byte-order marks removed (str.replace: see ``sv_lexicon.fold``)
 _DASHES = (("—", "–"), ("‒", "–"), ("−", "–"), ("‐", "-"), ("‑", "-"), ("\u00ad", ""), ("\ufeff", ""))
 _CONTROL = _c(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-#: the Latin-1 characters that are not printable (``str.isprintable``), as bytes to delete
-_NOT_PRINTABLE_LATIN1 = bytes(c for c in range(256) if not chr(c).isprintable())
 
 
 def _clean(text: str) -> str:
     t = text
-    printable = None
     if not t.isascii():
-        latin1 = t.encode("latin-1", "ignore")
-        if len(latin1) != len(t):  # a character beyond Latin-1: dashes, BOM
+        if len(t.encode("latin-1", "ignore")) != len(t):  # a character beyond Latin-1: dashes, BOM
             for dash, plain in _DASHES:
                 if dash in t:
                     t = t.replace(dash, plain)
         elif "\u00ad" in t:  # the one Latin-1 character of `_DASHES`: the soft hyphen
             t = t.replace("\u00ad", "")
-        else:  # (``str.isprintable`` asks the Unicode tables about each character)
-            printable = len(latin1.translate(None, _NOT_PRINTABLE_LATIN1)) == len(latin1)
-    if printable is None:
-        printable = t.isprintable()  # fast path: no control characters, tabs, line breaks or odd spaces
+    printable = t.isprintable()  # fast path: no control characters, tabs, line breaks or odd spaces
     if not printable:
         t = _CONTROL.sub(" ", t)
-    if any(map(t.__contains__, "*_`#\\")):
-        t = _MD.sub("", t)
+    for mark in "*_`#\\":  # (a plain loop of substring tests: cheaper than any(map(t.__contains__, ...)))
+        if mark in t:
+            t = _MD.sub("", t)
+            break
     if not printable or "  " in t:
         t = _SPACES.sub(" ", t)
     t = t.strip()
