@@ -406,8 +406,17 @@ def test_positional_constructors_give_the_same_objects_and_checks() -> None:
     per, responsible = ("skola",), ("Polisen",)
     fast = new_rule("t", Kind.QUOTA, quota, period, True, per, window, deadline, responsible, "sportlov", ("n",))
     slow = Rule(
-        text="t", kind=Kind.QUOTA, quota=quota, period=period, average=True, per=per, window=window,
-        deadline=deadline, responsible=responsible, lov="sportlov", notes=("n",),
+        text="t",
+        kind=Kind.QUOTA,
+        quota=quota,
+        period=period,
+        average=True,
+        per=per,
+        window=window,
+        deadline=deadline,
+        responsible=responsible,
+        lov="sportlov",
+        notes=("n",),
     )
     assert fast == slow
     assert hash(fast) == hash(slow)
@@ -421,7 +430,9 @@ def test_positional_constructors_give_the_same_objects_and_checks() -> None:
     with pytest.raises(RuleValueError, match="every must be at least 1"):
         new_period(Unit.WEEK, 0)
     for kind, q, p, average in (
-        (Kind.QUOTA, None, None, False), (Kind.VAGUE, quota, None, False), (Kind.EVENT, None, None, True)
+        (Kind.QUOTA, None, None, False),
+        (Kind.VAGUE, quota, None, False),
+        (Kind.EVENT, None, None, True),
     ):
         with pytest.raises(RuleValueError) as slow_error:
             Rule(kind=kind, quota=q, period=p, average=average)
