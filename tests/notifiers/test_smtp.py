@@ -144,7 +144,7 @@ def test_wrong_password_is_a_temporary_failure_of_the_channel(
 ) -> None:
     server = smtp_server(tls_context=server_tls, require_starttls=True, authenticator=authenticator, auth_required=True)
     notifier = SmtpNotifier(
-        SmtpConfig(host="127.0.0.1", port=server.port, user=USER, password="fel", ssl_context=client_tls, timeout=5)  # noqa: S106 (test credentials)
+        SmtpConfig(host="127.0.0.1", port=server.port, user=USER, password="fel", ssl_context=client_tls, timeout=5)
     )
     outcomes = notifier.send_many([message(n=1), message(n=2)])
     errors = [o.error for o in outcomes]
@@ -306,7 +306,7 @@ def test_notifier_from_settings(tmp_path: object) -> None:
         port=465,
         security=Security.TLS,
         user="lofte",
-        password="hemligt",  # noqa: S106 (test credentials)
+        password="hemligt",
         timeout=12.5,
     )
     assert "hemligt" not in repr(smtp.config)

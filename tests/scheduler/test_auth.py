@@ -23,7 +23,7 @@ from scheduler.cli import main
 from scheduler.db import AuditEvent, User
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
-PASSWORD = "rätt häst batteri"  # noqa: S105 - a test account
+PASSWORD = "rätt häst batteri"
 
 
 def test_hash_is_argon2id_and_verifies_only_the_right_password() -> None:

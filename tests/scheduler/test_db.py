@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from tests.scheduler.conftest import Seed
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlmodel import Session, col, select
@@ -37,6 +36,7 @@ from scheduler.db import (
 )
 from scheduler.db import Unit as UnitRow
 from scheduler.store import hash_feed_token
+from tests.scheduler.conftest import Seed
 
 STHLM = ZoneInfo("Europe/Stockholm")
 UTC = dt.UTC

@@ -165,7 +165,7 @@ def test_pdf_of_a_seed_gives_the_same_activities_as_its_text(shared_dir: Path) -
 # -- bad input ------------------------------------------------------------------------------------
 def _encrypted_pdf() -> bytes:
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf("Medborgarlöfte Åstorps kommun"))))
-    writer.encrypt(user_password="hemligt", owner_password="ägare", algorithm="RC4-128")  # noqa: S106 - a test file
+    writer.encrypt(user_password="hemligt", owner_password="ägare", algorithm="RC4-128")
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
