@@ -14,7 +14,7 @@ from rules.errors import (
 from rules.explain_sv import explain_sv
 from rules.holidays_se import WorkCalendar, klamdagar, swedish_holidays
 from rules.model import Kind, Measure, Period, Quota, Rule, Unit, Window
-from rules.parse_sv import parse_sv
+from rules.parse_sv import parse_many, parse_sv
 from rules.periods import (
     PeriodRequirement,
     PeriodSpan,
@@ -82,6 +82,7 @@ __all__ = [
     "explain_sv",
     "klamdagar",
     "local_to_utc",
+    "parse_many",
     "parse_school_calendar",
     "parse_sv",
     "periods",

@@ -37,8 +37,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
 
@@ -60,7 +60,7 @@ from rules.sv_lexicon import (
 )
 from rules.typos import correct_typos
 
-__all__ = ["MAX_TEXT", "parse_sv"]
+__all__ = ["BATCH", "MAX_TEXT", "parse_many", "parse_sv"]
 
 #: longer input is not one activity sentence: it is reported as untimed, unread.
 MAX_TEXT = 4000
@@ -395,19 +395,35 @@ def _contains_any(s: str, parts: tuple[str, ...]) -> bool:
 # --- state ---------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class _Work:
-    original: str  # cleaned text (markdown stripped, whitespace folded), same length as `f`
-    f: str  # folded, for names
-    s: str  # folded and typo-corrected; recognised spans get blanked
-    today: dt.date
-    starts: _Index = field(default_factory=dict)  # where `_Anchored` patterns may start, see `_index`
-    pieces: list[str] | None = None  # `_pieces_of` the first `s` (None: beyond ASCII)
-    window: Window | None = None
-    deadline: dt.date | None = None
-    signing_start: bool = False
-    lov: str | None = None
-    notes: list[str] = field(default_factory=list)
+    """One sentence on its way through the passes (`_parse_batch`): what each pass read so far."""
+
+    __slots__ = (
+        "average", "count", "deadline", "digits", "f", "i", "lov", "marked", "marked_starts", "original",
+        "per", "period_hit", "pieces", "responsible", "s", "signing_start", "starts", "text", "today", "window",
+    )  # fmt: skip
+
+    def __init__(self, i: int, text: str, today: dt.date) -> None:
+        self.i = i  # its place in the batch
+        self.text = text  # as given
+        self.today = today
+        self.original = ""  # cleaned text (markdown stripped, whitespace folded), same length as `f`
+        self.responsible: list[str] = []  # the trailing marker's parties, else the subject's
+        self.f = ""  # folded, for names
+        self.s = ""  # folded and typo-corrected; recognised spans get blanked
+        self.pieces: list[str] | None = None  # `_pieces_of` the first `s` (None: beyond ASCII)
+        self.starts: _Index = {}  # where `_Anchored` patterns may start, see `_index`
+        self.window: Window | None = None
+        self.deadline: dt.date | None = None
+        self.signing_start = False
+        self.lov: str | None = None
+        self.digits = False  # the text had a digit before the dates were read
+        self.marked = ""  # `s` as the kind markers read it (after the dates), and its index
+        self.marked_starts: _Index = {}
+        self.average = False  # "i snitt"
+        self.period_hit: _PeriodHit | None = None
+        self.per: list[str] = []
+        self.count: _CountHit | None = None
 
     def blank(self, m: re.Match[str], group: int | str = 0) -> None:
         a, b = m.span(group)
@@ -601,6 +617,20 @@ def _split_trailing_responsible(text: str) -> tuple[str, list[str]]:
 
 def _subject_parties(original: str, folded: str) -> list[str]:
     """The parties in subject position, or an empty list."""
+    # Most sentences that name their party open with it ("Polisen ska ...", "Hagfors kommun
+    # genomför ..."): when the first four runs of non-space characters are plain words, they are
+    # the first four tokens, and a party among them that `_party_run` reads from the first token,
+    # with no "och"/"samt" to continue the list, is read from those tokens alone (it looks at
+    # most three tokens ahead of where it stands): the full tokenization is not needed.
+    head = folded.split(None, 4)
+    if len(head) == 5:
+        del head[4]
+        if "".join(head).isalnum() and "och" not in head and "samt" not in head and head[0] not in _REPRESENTATIVES:
+            party = list(map(_is_party_word, head))
+            if True in party:  # (as below: a text with no party word names no party)
+                found = _party_run(original, folded, [], head, party, i=0, exact="Σ" not in original)
+                if found:
+                    return found
     token = _TOKEN_ASCII if folded.isascii() else _TOKEN
     # the tokens of each run of non-space characters: most runs are one word, only the others
     # need the regex (a token never holds white space; ``\w`` is what ``str.isalnum`` says, or "_")
@@ -623,7 +653,7 @@ def _subject_parties(original: str, folded: str) -> list[str]:
     # unless a capital sigma was lowered by its context (the one context-dependent lower case)
     exact = "Σ" not in original
     # "Representanter från kommunförvaltningen kommer att ..."
-    if words[0] in ("representanter", "foretradare", "personal", "medarbetare") and len(words) > 2 and words[1] in (
+    if words[0] in _REPRESENTATIVES and len(words) > 2 and words[1] in (
         "fran", "for", "inom", "pa", "vid"
     ):
         found = _party_run(original, folded, spans, words, party, i=2, exact=exact)
@@ -660,6 +690,7 @@ def _subject_parties(original: str, folded: str) -> list[str]:
 
 
 _PARTY_LEADS = {"lokalpolisomrade", "lpo", "polisomrade", "region", "polisregion"}
+_REPRESENTATIVES = ("representanter", "foretradare", "personal", "medarbetare")
 _PARTY_PLACE_HEADS = ("kommun", "stad", "region")
 _PARTY_STARTERS = _PARTY_LEADS | _PARTY_ADJECTIVES | set(_PARTY_PLACE_HEADS)
 
@@ -752,8 +783,8 @@ def _party_run(
             i += 1
             continue
         break
-    if not names:
-        return []
+    if len(names) < 2:
+        return names
     # "Skolan ska ...": the list must be followed by a verb-like word, not a preposition phrase
     # that makes it part of a longer noun phrase ("Polisen i Ekeby" is fine, "Kommunens ..." was refused).
     return _dedupe(names)
@@ -1620,6 +1651,8 @@ def parse_sv(text: str, *, today: dt.date) -> Rule:
     """Parse one Swedish activity sentence into a :class:`Rule`; never raises.
 
     ``today`` fills in a missing year: "i januari" is the next January on or after it.
+    For many sentences at once (a document, a promise file, lines on standard input),
+    :func:`parse_many` gives the same rules faster.
 
     >>> r = parse_sv("Minst en gång per termin och högstadieskola.", today=dt.date(2019, 1, 15))
     >>> r.kind.value, r.quota.min, r.quota.max, r.period.unit.value, r.per
@@ -1628,58 +1661,121 @@ def parse_sv(text: str, *, today: dt.date) -> Rule:
     >>> explain_sv(parse_sv("2 ggr/mån", today=dt.date(2025, 1, 1)))
     '2 gånger per månad'
     """
-    if not isinstance(text, str):
-        text = str(text)
-    if len(text) > MAX_TEXT or not text.strip():
-        note = "texten är för lång för en aktivitetsmening" if text.strip() else "tom text"
-        return Rule(text=text, kind=Kind.UNTIMED, notes=(note,))
     try:
-        return _parse(text, today)
+        return _parse_batch([text], [today])[0]
     except Exception as exc:  # pragma: no cover - a parser bug must never crash an import
-        return Rule(text=text, kind=Kind.UNTIMED, notes=(f"internt fel i tolkningen: {type(exc).__name__}",))
+        return _failed(text, exc)
 
 
-def _parse(text: str, today: dt.date) -> Rule:
-    cleaned = _clean(text)
-    body, responsible = _split_trailing_responsible(cleaned)
-    f = fold(body)
-    pieces = _pieces_of(f)
-    w = _Work(original=body, f=f, s=correct_typos(f, pieces), today=today)
-    if len(w.s) != len(body):  # typo correction changed lengths: fall back to the uncorrected text
-        w.s = f
-    if w.s is not f and pieces is not None:  # (a correction: the pieces change)
-        pieces = _pieces_of(w.s)
-    w.pieces = pieces
-    w.starts = _index(w.s, pieces)
-    if not responsible:
-        responsible = _subject_parties(body, f)
+#: how many sentences `parse_many` takes through the passes together
+BATCH = 128
 
-    digits = _extract_dates(w)
+
+def parse_many(texts: Iterable[str], *, today: dt.date | Sequence[dt.date]) -> list[Rule]:
+    """``[parse_sv(t, today=today) for t in texts]``, the same rules, in about two thirds of the time.
+
+    `today` is one date for all the texts, or one date per text. The sentences go through the
+    parser's passes (cleaning, dates, periods, counts, ...) `BATCH` at a time, each pass over
+    all of them before the next: one pass's code and tables stay in the processor's caches
+    while it reads the batch, where one sentence at a time runs every pass cold. Nothing is
+    shared between the sentences but the per-word caches ``parse_sv`` has too, so each rule is
+    what ``parse_sv`` gives (a test compares the two over thousands of sentences).
+
+    >>> [r.kind.value for r in parse_many(["Minst 2 gånger per termin.", "", "Vid behov."], today=dt.date(2025, 8, 15))]
+    ['quota', 'untimed', 'conditional']
+    """
+    texts = list(texts)
+    todays = [today] * len(texts) if isinstance(today, dt.date) else list(today)
+    if len(todays) != len(texts):
+        raise ValueError(f"parse_many: {len(texts)} texts but {len(todays)} dates")
+    rules: list[Rule] = []
+    for a in range(0, len(texts), BATCH):
+        batch, batch_todays = texts[a : a + BATCH], todays[a : a + BATCH]
+        try:
+            rules += _parse_batch(batch, batch_todays)
+        except Exception:  # pragma: no cover - a parser bug: each sentence again, on its own
+            rules += [parse_sv(t, today=d) for t, d in zip(batch, batch_todays, strict=True)]
+    return rules
+
+
+def _failed(text: object, exc: Exception) -> Rule:
+    text = text if isinstance(text, str) else str(text)
+    return Rule(text=text, kind=Kind.UNTIMED, notes=(f"internt fel i tolkningen: {type(exc).__name__}",))
+
+
+def _parse_batch(texts: list[str], todays: list[dt.date]) -> list[Rule]:
+    """The rules of `texts`: every pass over all of them in turn (see `parse_many`)."""
+    rules: list[Rule | None] = [None] * len(texts)
+    ws: list[_Work] = []
+    for i, (given, today) in enumerate(zip(texts, todays, strict=True)):
+        text = given if isinstance(given, str) else str(given)
+        if len(text) > MAX_TEXT or not text.strip():
+            note = "texten är för lång för en aktivitetsmening" if text.strip() else "tom text"
+            rules[i] = Rule(text=text, kind=Kind.UNTIMED, notes=(note,))
+        else:
+            ws.append(_Work(i, text, today))
+    for w in ws:
+        w.original = _clean(w.text)
+    for w in ws:
+        w.original, w.responsible = _split_trailing_responsible(w.original)
+    for w in ws:
+        w.f = fold(w.original)
+    for w in ws:
+        w.pieces = _pieces_of(w.f)
+    for w in ws:
+        f, pieces = w.f, w.pieces
+        s = correct_typos(f, pieces)
+        if len(s) != len(f):  # typo correction changed lengths: fall back to the uncorrected text
+            s = f
+        if s is not f and pieces is not None:  # (a correction: the pieces change)
+            w.pieces = _pieces_of(s)
+        w.s = s
+    for w in ws:
+        w.starts = _index(w.s, w.pieces)
+    for w in ws:
+        if not w.responsible:
+            w.responsible = _subject_parties(w.original, w.f)
+    for w in ws:
+        w.digits = _extract_dates(w)
     # the kind markers are read in the text as it is now, each only when the kind depends on it
-    marked, marked_starts = w.s, w.starts
-    averages = list(_RX_AVERAGE.finditer(w.s))
-    for m in averages:
-        w.blank(m)
-    average = bool(averages)
-    if digits:  # (blanking only takes away digits)
-        _blank_noise(w)
-    period_hit = _extract_period(w)
-    per = _extract_per(w, has_period=period_hit is not None)
-    count = _extract_count(
-        w, has_period=period_hit is not None, freq_period=bool(period_hit and period_hit.implies_once)
-    )
+    for w in ws:
+        w.marked, w.marked_starts = w.s, w.starts
+        averages = list(_RX_AVERAGE.finditer(w.s))
+        for m in averages:
+            w.blank(m)
+        w.average = bool(averages)
+    for w in ws:
+        if w.digits:  # (blanking only takes away digits)
+            _blank_noise(w)
+    for w in ws:
+        w.period_hit = _extract_period(w)
+    for w in ws:
+        w.per = _extract_per(w, has_period=w.period_hit is not None)
+    for w in ws:
+        period_hit = w.period_hit
+        w.count = _extract_count(
+            w, has_period=period_hit is not None, freq_period=bool(period_hit and period_hit.implies_once)
+        )
+    for w in ws:
+        rules[w.i] = _rule(w)
+    return rules  # type: ignore[return-value]
 
+
+def _rule(w: _Work) -> Rule:
+    """The rule the passes read: the kind, and what that kind keeps."""
+    count, period_hit, per = w.count, w.period_hit, w.per
     quota: Quota | None = count.quota if count else None
     vague = False
     if quota is None:
-        vague = _is_vague(marked)
+        vague = _is_vague(w.marked)
         if period_hit and period_hit.implies_once and not vague:
             quota = new_quota(period_hit.implied, period_hit.implied)
     period = period_hit.period if period_hit and quota else None
+    average = w.average
 
-    if _is_conditional(marked, marked_starts):
+    if _is_conditional(w.marked, w.marked_starts):
         kind = _CONDITIONAL
-    elif _is_event(marked, marked_starts):
+    elif _is_event(w.marked, w.marked_starts):
         kind = _EVENT
     elif quota is not None:
         kind = _QUOTA
@@ -1696,7 +1792,7 @@ def _parse(text: str, today: dt.date) -> Rule:
     if quota is None:
         per = [] if kind is not _EVENT else per
     return new_rule(
-        text, kind, quota, period, average, tuple(per), w.window, w.deadline, tuple(responsible), w.lov, tuple(w.notes)
+        w.text, kind, quota, period, average, tuple(per), w.window, w.deadline, tuple(w.responsible), w.lov, ()
     )
 
 

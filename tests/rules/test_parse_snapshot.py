@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from rules import parse_sv
+from rules.parse_sv import BATCH, parse_many
 from tests.conftest import DEV_PHRASES
 
 SNAPSHOT = Path(__file__).resolve().parent.parent / "data" / "phrases" / "parse_snapshot.jsonl"
@@ -165,6 +166,22 @@ def test_parser_gives_the_snapshot_rules(chunk: int) -> None:
     assert rows
     wrong = [(row["text"], row["today"]) for row in rows if _rule_json(row["text"], row["today"]) != row["rule"]]
     assert not wrong, f"{len(wrong)} of {len(rows)} sentences changed, first: {wrong[:3]!r}"
+
+
+def test_parse_many_gives_the_snapshot_rules() -> None:
+    """The batch parser reads every sentence of the snapshot as ``parse_sv`` does: the passes run over
+    batches of `BATCH` sentences, each with its own date, and no sentence changes another's rule."""
+    rows = _snapshot()
+    assert len(rows) > 10 * BATCH  # many batches, the last one partial
+    rules = parse_many([row["text"] for row in rows], today=[dt.date.fromisoformat(row["today"]) for row in rows])
+    assert len(rules) == len(rows)
+    wrong = []
+    for row, rule in zip(rows, rules, strict=True):
+        got = rule.to_json()
+        got.pop("summary", None)
+        if got != row["rule"] or rule != parse_sv(row["text"], today=dt.date.fromisoformat(row["today"])):
+            wrong.append(row["text"])
+    assert not wrong, f"{len(wrong)} of {len(rows)} sentences read differently in a batch, first: {wrong[:3]!r}"
 
 
 def main() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules import Kind, parse_sv
+from rules.parse_sv import parse_many
 from rules.sv_lexicon import fold
 from tests.conftest import DEV_PHRASES
 
@@ -438,3 +440,41 @@ def test_positional_constructors_give_the_same_objects_and_checks() -> None:
             Rule(kind=kind, quota=q, period=p, average=average)
         with pytest.raises(RuleValueError, match=re.escape(str(slow_error.value))):
             new_rule("", kind, q, p, average, (), None, None, (), None, ())
+
+
+# --- many sentences at once ------------------------------------------------------------------
+
+
+def test_parse_many_takes_one_date_or_one_per_text() -> None:
+    texts = ["Minst 2 gånger per termin.", "", "Vid behov.", "i januari", 42]
+    one = parse_many(texts, today=D(2025, 8, 15))  # type: ignore[list-item]
+    assert [r.kind.value for r in one] == ["quota", "untimed", "conditional", "untimed", "untimed"]
+    assert one == [parse_sv(t, today=D(2025, 8, 15)) for t in texts]  # type: ignore[arg-type]
+    assert one[1].notes == ("tom text",)
+    assert one[4].text == "42"
+    each = parse_many(["senast i januari", "senast i januari"], today=[D(2025, 8, 15), D(2026, 2, 1)])
+    assert [r.deadline for r in each] == [D(2026, 1, 31), D(2027, 1, 31)]
+    assert parse_many([], today=D(2025, 8, 15)) == []
+    assert parse_many(iter(["2 ggr/mån"]), today=D(2025, 8, 15))[0].quota is not None  # any iterable
+    with pytest.raises(ValueError, match="2 texts but 1 dates"):
+        parse_many(["a", "b"], today=[D(2025, 8, 15)])
+
+
+def test_parse_many_keeps_a_failing_sentence_to_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parser bug on one sentence of a batch gives that sentence an untimed rule with a note; the
+    batch is read again one sentence at a time, so every other sentence keeps its own rule."""
+    module = sys.modules["rules.parse_sv"]
+    texts = [f"Minst {n} gånger per år." for n in range(1, 300)]
+    texts[200] = "Boom 3 gånger per år."
+    extract_period = module._extract_period
+
+    def failing(w: Any) -> Any:
+        if w.text.startswith("Boom"):
+            raise RuntimeError("a bug")
+        return extract_period(w)
+
+    monkeypatch.setattr(module, "_extract_period", failing)
+    rules = parse_many(texts, today=D(2025, 8, 15))
+    assert rules[200].kind is Kind.UNTIMED
+    assert rules[200].notes == ("internt fel i tolkningen: RuntimeError",)
+    assert [r.quota.min for i, r in enumerate(rules) if i != 200] == [n for n in range(1, 300) if n != 201]  # type: ignore[union-attr]

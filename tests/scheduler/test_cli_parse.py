@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from rules import parse_sv
+from rules.parse_sv import BATCH
+from tests.conftest import DEV_PHRASES
 
 LOFTE = shutil.which("lofte", path=str(Path(sys.executable).parent)) or "lofte"
 
@@ -43,6 +49,20 @@ def test_json_lines_from_standard_input_in_order() -> None:
     assert [o["text"] for o in out] == lines
     assert [o["kind"] for o in out] == ["quota", "untimed", "vague", "untimed"]
     assert out[3]["deadline"] == "2019-11-30"
+
+
+def test_many_lines_from_standard_input_are_read_in_batches_and_answered_in_order() -> None:
+    """More lines than one batch (`BATCH`): every answer is the one ``parse_sv`` gives its line, in order,
+    with the line numbers of the readable form counting on across batches."""
+    base = [json.loads(line)["text"] for line in DEV_PHRASES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = (base * 3)[: 2 * BATCH + 7]
+    proc = run("parse", "--json", "--today", "2025-08-15", "-", stdin="\n".join(lines).encode() + b"\n")
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert out == [parse_sv(t, today=dt.date(2025, 8, 15)).to_json() for t in lines]
+    proc = run("parse", "--today", "2025-08-15", "-", stdin="\n".join(lines).encode() + b"\n")
+    numbers = [int(m) for m in re.findall(r"^rad (\d+): ", proc.stdout.decode(), flags=re.MULTILINE)]
+    assert numbers == list(range(1, len(lines) + 1))
 
 
 def test_readable_explanation_is_swedish() -> None:
