@@ -161,10 +161,11 @@ def _index(s: str, pieces: list[str] | None = None) -> _Index:
         return index
     slots_of = _PIECE_SLOTS
     pos = 0
+    # (an empty piece has no slots, and takes one gap character: the same steps as a word)
     for j, piece in enumerate(pieces):
-        if piece:
-            slots = slots_of[piece]
-            if slots is None:  # a word some pattern starts at only before certain tokens
+        slots = slots_of[piece]
+        if slots:
+            if slots is _DEPENDS:  # a word some pattern starts at only before certain tokens
                 following = pieces[j + 1] if j + 1 < len(pieces) else ""
                 slots = _SLOTS_BEFORE[piece + " " + following]
             for slot in slots:
@@ -172,9 +173,7 @@ def _index(s: str, pieces: list[str] | None = None) -> _Index:
                     index[slot].append(pos)
                 else:
                     index[slot] = [pos]
-            pos += len(piece) + 1
-        else:
-            pos += 1
+        pos += len(piece) + 1
     if "/" in s:  # "/" is a token where no word character comes before it
         slash = _SLOTS["/"]
         pos = s.find("/")
@@ -221,10 +220,14 @@ def _slots(word: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(rx.slot for rx in _ANCHORED if rx.may_start(word)))
 
 
-def _piece_slots(word: str) -> tuple[int, ...] | None:
-    """`_slots` of a piece, or None when the piece is a word of some pattern's ``after``: its
+def _piece_slots(word: str) -> tuple[int, ...]:
+    """`_slots` of a piece, or `_DEPENDS` when the piece is a word of some pattern's ``after``: its
     slots then depend on the next piece (`_slots_before`)."""
-    return None if word in _AFTER_WORDS else _slots(word)
+    return _DEPENDS if word in _AFTER_WORDS else _slots(word)
+
+
+#: `_piece_slots` of a word whose slots depend on the next piece (not empty, known by its identity)
+_DEPENDS = (-1,)
 
 
 def _slots_before(pair: str) -> tuple[int, ...]:
@@ -399,7 +402,7 @@ class _Work:
     """One sentence on its way through the passes (`_parse_batch`): what each pass read so far."""
 
     __slots__ = (
-        "average", "count", "deadline", "digits", "f", "i", "lov", "marked", "marked_starts", "original",
+        "average", "count", "dated", "deadline", "digits", "f", "full_month", "i", "lov", "marked", "marked_starts", "original",
         "per", "period_hit", "pieces", "responsible", "s", "signing_start", "starts", "text", "today", "window",
     )  # fmt: skip
 
@@ -418,6 +421,8 @@ class _Work:
         self.signing_start = False
         self.lov: str | None = None
         self.digits = False  # the text had a digit before the dates were read
+        self.full_month = False  # ... a month's full name
+        self.dated = False  # ... a digit or a month's name or abbreviation
         self.marked = ""  # `s` as the kind markers read it (after the dates), and its index
         self.marked_starts: _Index = {}
         self.average = False  # "i snitt"
@@ -945,17 +950,25 @@ for _rx, _hints in (
 ):
     _rx.hints = _hints
 
-def _extract_dates(w: _Work) -> bool:
-    """Read the window, deadline and named lov, and blank what they were read from; True when the
-    text had a digit before (it may have none left after)."""
+def _extract_dates(w: _Work) -> None:
+    """Read the window, deadline and named lov, and blank what they were read from, in three
+    passes (`_extract_windows`, `_extract_named_windows`, `_extract_deadlines`); `w.digits` says
+    whether the text had a digit before (it may have none left after)."""
+    _extract_windows(w)
+    _extract_named_windows(w)
+    _extract_deadlines(w)
+
+
+def _extract_windows(w: _Work) -> None:
+    """The windows written with dates or years: a period from signing, a range, a school year, years."""
     s, today = w.s, w.today
-    digits = _has_digit(s)
+    w.digits = digits = _has_digit(s)
     if w.pieces is None:
-        full_month = _contains_any(s, _FULL_MONTHS)
-        dated = digits or full_month or _contains_any(s, _MONTH_STEMS)
+        w.full_month = _contains_any(s, _FULL_MONTHS)
+        w.dated = dated = digits or w.full_month or _contains_any(s, _MONTH_STEMS)
     else:  # (a month word in a date is a whole word, so a piece: a cheaper test)
-        full_month = not _FULL_MONTH_WORDS.isdisjoint(w.pieces)
-        dated = digits or full_month or not _MONTH_WORDS.isdisjoint(w.pieces)
+        w.full_month = not _FULL_MONTH_WORDS.isdisjoint(w.pieces)
+        w.dated = dated = digits or w.full_month or not _MONTH_WORDS.isdisjoint(w.pieces)
     # (blanking only takes away: what is missing now stays missing)
     # Signing-anchored validity: "under två (2) år framåt från det att de tecknas".
     m = _RX_DURATION.search(s)
@@ -999,7 +1012,12 @@ def _extract_dates(w: _Work) -> bool:
             y = int(m.group("y"))
             w.window = Window(start=dt.date(y, 1, 1), end=dt.date(y, 12, 31))
             w.blank(m)
-    if w.window is None and full_month:
+
+
+def _extract_named_windows(w: _Work) -> None:
+    """The windows named by a month, a season or a week, and a named lov."""
+    today, digits = w.today, w.digits
+    if w.window is None and w.full_month:
         m = _RX_UNDER_MONTH.search(w.s)
         if m:
             span = _DateExpr(int(m.group("y")) if m.group("y") else None, MONTHS[m.group("m")], None).resolve(today)
@@ -1029,6 +1047,11 @@ def _extract_dates(w: _Work) -> bool:
         lov = m.group("lov")
         w.lov = {"hostlovet": "höstlov", "sportlovet": "sportlov", "pasklovet": "påsklov", "jullovet": "jullov",
                  "sommarlovet": "sommarlov", "vinterlovet": "sportlov", "laslovet": "höstlov"}[lov]
+
+
+def _extract_deadlines(w: _Work) -> None:
+    """The deadline, and the dates left that are no counts."""
+    today, dated = w.today, w.dated
     # Deadlines: "senast den 15 maj 2025", "fram till och med den 15 december", "senast i oktober".
     m = _RX_DEADLINE_DAY.search(w.s, w.starts) if dated else None
     if m:
@@ -1040,7 +1063,7 @@ def _extract_dates(w: _Work) -> bool:
             elif w.window is None or w.deadline is None:
                 w.deadline = span[1]
             w.blank(m)
-    if w.deadline is None and w.window is None and full_month:
+    if w.deadline is None and w.window is None and w.full_month:
         m = _RX_DEADLINE_MONTH.search(w.s, w.starts)
         if m:
             span = _DateExpr(int(m.group("my")) if m.group("my") else None, MONTHS[m.group("mm")], None).resolve(today)
@@ -1049,12 +1072,11 @@ def _extract_dates(w: _Work) -> bool:
                 w.blank(m)
     # "Från och med 1 april 2026 gäller ..." (start only): no window, but not a count either.
     if not dated:
-        return digits
+        return
     for m in _RX_START_ONLY.finditer(w.s, w.starts):
         w.blank(m)
     for m in _RX_ANY_DATE.finditer(w.s, w.starts):
         w.blank(m)
-    return digits
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -1736,7 +1758,11 @@ def _parse_batch(texts: list[str], todays: list[dt.date]) -> list[Rule]:
         if not w.responsible:
             w.responsible = _subject_parties(w.original, w.f)
     for w in ws:
-        w.digits = _extract_dates(w)
+        _extract_windows(w)
+    for w in ws:
+        _extract_named_windows(w)
+    for w in ws:
+        _extract_deadlines(w)
     # the kind markers are read in the text as it is now, each only when the kind depends on it
     for w in ws:
         w.marked, w.marked_starts = w.s, w.starts
