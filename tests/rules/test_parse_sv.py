@@ -460,6 +460,22 @@ def test_parse_many_takes_one_date_or_one_per_text() -> None:
         parse_many(["a", "b"], today=[D(2025, 8, 15)])
 
 
+_PHRASE_PARTS = st.sampled_from(
+    "Polisen Kommunen och ska minst högst 2 tre 2025 per termin månad vecka 44 varannan på varje skola i "
+    "samband med senast oktober under hösten vid behov / ** ( ) – - , . år gånger".split()
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.lists(_PHRASE_PARTS, max_size=20).map(" ".join), st.text(max_size=60)), max_size=300))
+def test_parse_many_reads_each_text_as_parse_sv_does(texts: list[str]) -> None:
+    """No sentence of a batch changes another's rule: any texts, many batches or one."""
+    one_by_one = [parse_sv(t, today=T) for t in texts]
+    batched = parse_many(texts, today=T)
+    assert batched == one_by_one
+    assert [r.notes for r in batched] == [r.notes for r in one_by_one]  # (notes are left out of ==)
+
+
 def test_parse_many_keeps_a_failing_sentence_to_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     """A parser bug on one sentence of a batch gives that sentence an untimed rule with a note; the
     batch is read again one sentence at a time, so every other sentence keeps its own rule."""
