@@ -399,44 +399,52 @@ def _contains_any(s: str, parts: tuple[str, ...]) -> bool:
 
 
 class _Work:
-    """One sentence on its way through the passes (`_parse_batch`): what each pass read so far."""
+    """One sentence on its way through the passes (`_parse_batch`): what each pass read so far.
+
+    Every pass runs for every sentence, in `_parse_batch`'s order, and sets what it reads before a
+    later pass reads it: the constructor sets only what a pass may leave as it was.
+    """
 
     __slots__ = (
         "average", "count", "dated", "deadline", "digits", "f", "full_month", "i", "lov", "marked", "marked_starts", "original",
         "per", "period_hit", "pieces", "responsible", "s", "signing_start", "starts", "text", "today", "window",
     )  # fmt: skip
 
+    original: str  # cleaned text (markdown stripped, whitespace folded), same length as `f`
+    responsible: list[str]  # the trailing marker's parties, else the subject's
+    f: str  # folded, for names
+    s: str  # folded and typo-corrected; recognised spans get blanked
+    pieces: list[str] | None  # `_pieces_of` the first `s` (None: beyond ASCII)
+    starts: _Index  # where `_Anchored` patterns may start, see `_index`
+    digits: bool  # the text had a digit before the dates were read
+    full_month: bool  # ... a month's full name
+    dated: bool  # ... a digit or a month's name or abbreviation
+    marked: str  # `s` as the kind markers read it (after the dates), and its index
+    marked_starts: _Index
+    average: bool  # "i snitt"
+    period_hit: _PeriodHit | None
+    per: list[str]
+    count: _CountHit | None
+
     def __init__(self, i: int, text: str, today: dt.date) -> None:
         self.i = i  # its place in the batch
         self.text = text  # as given
         self.today = today
-        self.original = ""  # cleaned text (markdown stripped, whitespace folded), same length as `f`
-        self.responsible: list[str] = []  # the trailing marker's parties, else the subject's
-        self.f = ""  # folded, for names
-        self.s = ""  # folded and typo-corrected; recognised spans get blanked
-        self.pieces: list[str] | None = None  # `_pieces_of` the first `s` (None: beyond ASCII)
-        self.starts: _Index = {}  # where `_Anchored` patterns may start, see `_index`
         self.window: Window | None = None
         self.deadline: dt.date | None = None
         self.signing_start = False
         self.lov: str | None = None
-        self.digits = False  # the text had a digit before the dates were read
-        self.full_month = False  # ... a month's full name
-        self.dated = False  # ... a digit or a month's name or abbreviation
-        self.marked = ""  # `s` as the kind markers read it (after the dates), and its index
-        self.marked_starts: _Index = {}
-        self.average = False  # "i snitt"
-        self.period_hit: _PeriodHit | None = None
-        self.per: list[str] = []
-        self.count: _CountHit | None = None
 
     def blank(self, m: re.Match[str], group: int | str = 0) -> None:
         a, b = m.span(group)
         s = self.s
         self.s = s[:a] + " " * (b - a) + s[b:]
-        if (0 < a < b and _is_word_char(s[a - 1]) and _is_word_char(s[a])) or (
-            a < b < len(s) and _is_word_char(s[b - 1]) and _is_word_char(s[b])
-        ):  # the span split a word (a pattern without word bounds): its rest is a new token
+        # the span split a word (a pattern without word bounds): its rest is a new token. (A span
+        # nearly always has a gap character on each side: the test of the character outside it,
+        # inline, settles that; ``\w`` is what ``str.isalnum`` says, or "_".)
+        if (0 < a < b and (s[a - 1].isalnum() or s[a - 1] == "_") and _is_word_char(s[a])) or (
+            a < b < len(s) and (s[b].isalnum() or s[b] == "_") and _is_word_char(s[b - 1])
+        ):
             self.starts = _index(self.s)
 
 
