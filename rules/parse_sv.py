@@ -1429,6 +1429,11 @@ _FOLLOW_4 = "".join(rf"(?:\s*({_FOLLOW_TOKEN.pattern})" for _ in range(4)) + ")?
 #: character starts a token, so this takes the tokens `_FOLLOW_TOKEN.finditer` would find, in order
 _FOLLOW_TOKENS_4 = _c(_FOLLOW_4)
 _FOLLOW_TOKENS_4_ASCII = _ascii_twin(_FOLLOW_TOKENS_4)
+#: the first of those tokens alone, the same token (all after it is optional in `_FOLLOW_4`, so
+#: its first group takes the token's first choice): most counts are told by the word right after
+#: the number, and the four-token match costs some three times as much as this one
+_FOLLOW_FIRST = _c(rf"\s*({_FOLLOW_TOKEN.pattern})")
+_FOLLOW_FIRST_ASCII = _ascii_twin(_FOLLOW_FIRST)
 
 
 def _following_words(s: str, pos: int, n: int) -> list[str]:
@@ -1452,7 +1457,18 @@ _QMIN_RX, _QMAX_RX = _c(_QMIN), _c(_QMAX)
 
 
 def _preceding_word(s: str, pos: int) -> str:
-    m = _LAST_WORD_REVERSED.match(s[max(0, pos - 40): pos][::-1])
+    """The last word in the 40 characters before `pos`."""
+    lo = pos - 40 if pos > 40 else 0
+    if pos > 1 and s[pos - 1] == " ":
+        # the common case, without the reversed copies: one space, and before it letters and
+        # digits back to a space or the start of those 40 characters; that run is the last word
+        # (the reversed scan skips the one space and takes the run: a space ends it, and no
+        # hyphen follows it). `isalnum` is ``\w`` less "_" (a word with one reads on below)
+        space = s.rfind(" ", lo, pos - 1)
+        word = s[space + 1 if space >= 0 else lo : pos - 1]
+        if word.isalnum():
+            return word
+    m = _LAST_WORD_REVERSED.match(s[lo:pos][::-1])
     return m.group(1)[::-1] if m else ""
 
 
@@ -1484,6 +1500,20 @@ def _count_noun(words: list[str]) -> tuple[str, str | None]:
     return ("thing", words[-1]) if words else ("none", None)
 
 
+def _first_noun(word: str) -> tuple[str, str | None] | None:
+    """`_count_noun` of any words that begin with `word`, or None when the words after it may
+    change it: after "per", "i", "om", "varje", "a" and "/" (a unit may follow), "st" (counted
+    past) and an adjective (`_count_noun` reads on), and only then."""
+    if word in ("per", "/", "i", "om", "varje", "a", "st", "stycken", "styck"):
+        return None
+    kind, noun = _count_noun([word])
+    # ("thing" of one word: the word is no adjective, or `_count_noun` read past it to the end)
+    return None if kind == "thing" and _looks_adjective(word) else (kind, noun)
+
+
+#: `_first_noun` of each word seen
+_FIRST_NOUN: WordMemo[tuple[str, str | None] | None] = WordMemo(_first_noun, 4096)
+
 _NOUN_ENDINGS = ("ar", "er", "or", "n", "na", "ningar", "ioner", "ser", "ter", "ll", "k", "ok", "t", "g")
 
 
@@ -1504,14 +1534,16 @@ def _looks_adjective(word: str) -> bool:
 
 def _extract_count(w: _Work, *, has_period: bool, freq_period: bool) -> _CountHit | None:
     s = w.s
-    m = _RX_MIN_MAX.search(s, w.starts)
+    starts = w.starts
+    # (a pattern none of whose words is in the text is not searched: most texts have neither)
+    m = _RX_MIN_MAX.search(s, starts) if _RX_MIN_MAX.slot in starts else None
     if m:
         a, b = number_value(m.group("a")), number_value(m.group("b"))
         if a is not None and b is not None and a <= b:
             kind, _ = _count_noun(_following_words(s, m.end(), 4))
             w.blank(m)
             return _CountHit(new_quota(a, b, _measure(kind)), strong=True)
-    m = _RX_BETWEEN.search(s, w.starts)
+    m = _RX_BETWEEN.search(s, starts) if _RX_BETWEEN.slot in starts else None
     if m:
         a, b = number_value(m.group("a")), number_value(m.group("b"))
         kind, _ = _count_noun(_following_words(s, m.end(), 4))
@@ -1520,8 +1552,9 @@ def _extract_count(w: _Work, *, has_period: bool, freq_period: bool) -> _CountHi
             return _CountHit(new_quota(a, b, _measure(kind)), strong=True)
     best: _CountHit | None = None
     best_m: re.Match[str] | None = None
-    for m in _RX_COUNT.finditer(s, w.starts):
-        hit = _count_at(w, m, has_period=has_period, freq_period=freq_period)
+    first = _FOLLOW_FIRST_ASCII if s.isascii() else _FOLLOW_FIRST
+    for m in _RX_COUNT.finditer(s, starts):
+        hit = _count_at(w, m, first, has_period=has_period, freq_period=freq_period)
         if hit is None:
             continue
         if hit.strong:
@@ -1542,32 +1575,40 @@ def _measure(kind: str) -> Measure:
     return _MEASURES.get(kind, _TIMES)
 
 
-def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool) -> _CountHit | None:
+def _count_at(
+    w: _Work, m: re.Match[str], first: re.Pattern[str], *, has_period: bool, freq_period: bool
+) -> _CountHit | None:
+    """The count `m` of `_RX_COUNT` gives, if any (`first` is the `_FOLLOW_FIRST` that fits `w.s`)."""
     s = w.s
-    a_txt, b_txt, q = m.group("a"), m.group("b"), m.group("q")
+    q, a_txt, b_txt = m.groups()  # (its groups in order; one call, not one a group)
     a = number_value(a_txt)
     b = number_value(b_txt) if b_txt else None
     if a is None or a > 100000 or (b is not None and (b < a or b > 100000)):
         return None
     prev = _preceding_word(s, m.start())
-    if prev in ("ar", "vecka", "v", "nr", "klass", "arskurs", "den", "kapitel", "sida", "bilaga", "paragraf"):
+    # (the words tested are set literals, constant frozensets: one hashed look-up, not a string
+    # comparison a word of a tuple)
+    if prev in {"ar", "vecka", "v", "nr", "klass", "arskurs", "den", "kapitel", "sida", "bilaga", "paragraf"}:
         return None
-    words = _following_words(s, m.end(), 4)
-    if words and words[0] in (":e", ":a", "e", "a") and not b_txt:
+    end = m.end()
+    token = first.match(s, end, end + 120)
+    if token is None:  # nothing follows: `_count_noun` of no words is "none"
         return None
-    kind, noun = _count_noun(words)
+    word = token.group(1)  # `_following_words(s, end, 4)[0]`
+    if word in {":e", ":a", "e", "a"} and not b_txt:
+        return None
+    told = _FIRST_NOUN[word]
+    kind, noun = told if told is not None else _count_noun(_following_words(s, end, 4))
     article = a_txt in _ARTICLES and not q and b is None
-    if kind in ("person", "none"):
-        return None
-    if kind == "duration":
+    if kind in {"person", "none", "duration"}:
         return None
     if kind == "days" and not has_period and not q:
         return None  # "under tre dagar" is a duration
     if kind == "hours" and not has_period and not q:
         return None
-    if prev in ("med", "for", "till", "fran", "av", "bland", "hos", "mellan", "at", "om") and kind == "thing":
+    if kind == "thing" and prev in {"med", "for", "till", "fran", "av", "bland", "hos", "mellan", "at", "om"}:
         return None  # "tillsammans med två poliser", "för tre skolor"
-    if kind == "thing" and noun and _is_entity_head(noun) and prev in ("pa", "i", "vid", "kommunens"):
+    if kind == "thing" and noun and _is_entity_head(noun) and prev in {"pa", "i", "vid", "kommunens"}:
         return None
     if kind == "thing" and not (q or has_period or w.window or w.deadline) and not _plausible_noun(noun):
         return None  # "123 zxcv": a number before something that is not a Swedish noun
@@ -1576,7 +1617,7 @@ def _count_at(w: _Work, m: re.Match[str], *, has_period: bool, freq_period: bool
             return _CountHit(new_quota(1, 1), strong=True)
         return _CountHit(new_quota(1, 1), strong=False) if freq_period else None
     # "ett antal", "ett par", "ett fåtal": vague, not counts
-    if a_txt in _ARTICLES and words and words[0] in ("antal", "par", "fatal", "flertal", "tiotal", "hundratal"):
+    if a_txt in _ARTICLES and word in {"antal", "par", "fatal", "flertal", "tiotal", "hundratal"}:
         return None
     lo: int | None = a
     hi: int | None = b if b is not None else a
