@@ -1352,34 +1352,39 @@ def _is_entity_head(folded_lemma: str) -> bool:
     return folded_lemma.endswith(ENTITY_HEADS)
 
 
+def _add_entity(w: _Work, per: list[str], m: re.Match[str], *, plural: bool, require_head: bool) -> None:
+    """Add the entity of `m` (its group "e") to `per` and blank it, when it is one."""
+    a, b = m.span("e")
+    lemma = _entity_lemma(w.s[a:b], w.original[a:b], plural=plural)
+    if lemma and (not require_head or _is_entity_head(fold(lemma))):
+        if lemma not in per:
+            per.append(lemma)
+        w.blank(m, "e")
+
+
 def _extract_per(w: _Work, has_period: bool) -> list[str]:
     per: list[str] = []
-
-    def add(m: re.Match[str], *, plural: bool, require_head: bool) -> None:
-        a, b = m.span("e")
-        lemma = _entity_lemma(w.s[a:b], w.original[a:b], plural=plural)
-        if lemma and (not require_head or _is_entity_head(fold(lemma))):
-            if lemma not in per:
-                per.append(lemma)
-            w.blank(m, "e")
-
-    for m in _RX_UNIT_AND_ENT.finditer(w.s, w.starts):
-        add(m, plural=False, require_head=False)
-    for m in _RX_PER_ENT.finditer(w.s, w.starts):
-        if m.group(0).startswith(("vid", "i varje")) and not _is_entity_head(m.group("e")):
-            continue
-        add(m, plural=False, require_head=False)
-    for m in _RX_PLURAL_ENT.finditer(w.s, w.starts):
-        if has_period or m.group("n"):
-            add(m, plural=True, require_head=True)
-            if m.group("n"):
-                w.blank(m, "n")
+    # (each pattern is tried only when one of its words is in the index: most texts have few)
+    if _RX_UNIT_AND_ENT.slot in w.starts:
+        for m in _RX_UNIT_AND_ENT.finditer(w.s, w.starts):
+            _add_entity(w, per, m, plural=False, require_head=False)
+    if _RX_PER_ENT.slot in w.starts:
+        for m in _RX_PER_ENT.finditer(w.s, w.starts):
+            if m.group(0).startswith(("vid", "i varje")) and not _is_entity_head(m.group("e")):
+                continue
+            _add_entity(w, per, m, plural=False, require_head=False)
+    if _RX_PLURAL_ENT.slot in w.starts:
+        for m in _RX_PLURAL_ENT.finditer(w.s, w.starts):
+            if has_period or m.group("n"):
+                _add_entity(w, per, m, plural=True, require_head=True)
+                if m.group("n"):
+                    w.blank(m, "n")
     if not has_period:  # counted entities ("på tre skolor") are only read beside a period
         return per
     for m in _RX_NUM_ENT.finditer(w.s, w.starts):
         if has_period:
             before = len(per)
-            add(m, plural=True, require_head=True)
+            _add_entity(w, per, m, plural=True, require_head=True)
             if len(per) > before:
                 w.blank(m, "n")
     return per
@@ -1453,7 +1458,21 @@ def _following_words(s: str, pos: int, n: int) -> list[str]:
 #: in a word character after the fewest characters skipped (the lazy ``\W*?``: a hyphen right
 #: after the word belongs to it, as the greedy forward ``[\w-]*`` takes it)
 _LAST_WORD_REVERSED = _c(r"\W*?([\w-]*\w)")
-_QMIN_RX, _QMAX_RX = _c(_QMIN), _c(_QMAX)
+
+
+def _literals(alternation: str) -> frozenset[str]:
+    """The strings a flat alternation of literals matches whole ("min\\." is "min.", "max\\.?" is
+    "max" and "max."): a set look-up instead of a ``fullmatch``."""
+    out: set[str] = set()
+    for branch in alternation.split("|"):
+        if branch.endswith(r"\.?"):
+            out |= {branch[:-3], branch[:-3] + "."}
+        else:
+            out.add(branch.replace(r"\.", "."))
+    return frozenset(out)
+
+
+_QMIN_WORDS, _QMAX_WORDS = _literals(_QMIN), _literals(_QMAX)
 
 
 def _preceding_word(s: str, pos: int) -> str:
@@ -1608,7 +1627,7 @@ def _count_at(
         return None
     if kind == "thing" and prev in {"med", "for", "till", "fran", "av", "bland", "hos", "mellan", "at", "om"}:
         return None  # "tillsammans med två poliser", "för tre skolor"
-    if kind == "thing" and noun and _is_entity_head(noun) and prev in {"pa", "i", "vid", "kommunens"}:
+    if kind == "thing" and prev in {"pa", "i", "vid", "kommunens"} and noun and _is_entity_head(noun):
         return None
     if kind == "thing" and not (q or has_period or w.window or w.deadline) and not _plausible_noun(noun):
         return None  # "123 zxcv": a number before something that is not a Swedish noun
@@ -1621,9 +1640,9 @@ def _count_at(
         return None
     lo: int | None = a
     hi: int | None = b if b is not None else a
-    if q and _QMIN_RX.fullmatch(q):
+    if q in _QMIN_WORDS:
         lo, hi = a, (b if b is not None else None)
-    elif q and _QMAX_RX.fullmatch(q):
+    elif q in _QMAX_WORDS:
         lo, hi = (None, b) if b is not None else (None, a)
     return _CountHit(new_quota(lo, hi, _measure(kind)), strong=True)
 
