@@ -852,18 +852,24 @@ _DATE_Y = rf"(?:(?:ar|aret){_SP})?(?P<yy>{_YEAR})(?![-/]\d)"
 _DATE = rf"(?:{_DATE_ISO}|{_DATE_DM}|{_DATE_MY}|{_DATE_Y})"
 
 
+#: the groups of a date (`_DATE`) with each suffix `_suffixed` gives it: `_date_expr` reads them
+#: in one ``group`` call (``groupdict`` builds a dict of all of a range's groups, twice a range)
+_DATE_GROUPS = {
+    suffix: tuple(name + suffix for name in ("iy", "im", "id", "dd", "dy", "dm", "mm", "my", "yy")) for suffix in ("", "1", "2")
+}
+
+
 def _date_expr(m: re.Match[str], suffix: str = "") -> _DateExpr | None:
-    g = m.groupdict()
-    if g.get("iy" + suffix):
-        return _DateExpr(int(g["iy" + suffix]), int(g["im" + suffix]), int(g["id" + suffix]))
-    if g.get("dd" + suffix):
-        y = g.get("dy" + suffix)
-        return _DateExpr(int(y) if y else None, MONTHS[g["dm" + suffix].rstrip(".")], int(g["dd" + suffix]))
-    if g.get("mm" + suffix):
-        y = g.get("my" + suffix)
-        return _DateExpr(int(y) if y else None, MONTHS[g["mm" + suffix].rstrip(".")], None)
-    if g.get("yy" + suffix):
-        return _DateExpr(int(g["yy" + suffix]), None, None)
+    """The date of the `_DATE` whose groups have `suffix` in `m` (every pattern given here has them all)."""
+    iy, im, iday, dd, dy, dm, mm, my, yy = m.group(*_DATE_GROUPS[suffix])
+    if iy:
+        return _DateExpr(int(iy), int(im), int(iday))
+    if dd:  # (the month group "dm" holds no "."; "mm" may end with one: "feb. 2026")
+        return _DateExpr(int(dy) if dy else None, MONTHS[dm], int(dd))
+    if mm:
+        return _DateExpr(int(my) if my else None, MONTHS[mm[:-1] if mm[-1] == "." else mm], None)
+    if yy:
+        return _DateExpr(int(yy), None, None)
     return None
 
 
@@ -910,7 +916,6 @@ _RX_SEASON = _Anchored(
 )
 #: the words a week number can be glued to ("v44", "vecka12"): a token that begins with one and a digit
 _WEEK_WORDS = ("veckorna", "vecka", "v")
-_SEASON_WORDS = frozenset(_SEASONS)
 _RX_WEEK = _Anchored(
     _w(
         rf"(?:under{_SP}|i{_SP})?(?:veckorna|vecka|v\.?)[ ]?(?P<w>\d{{1,2}})"
@@ -942,11 +947,25 @@ _RX_START_ONLY = _Anchored(
     {"fran", "fr", "fro", "from", "med"},
 )
 _RX_ANY_DATE = _Anchored(_w(_DATE), _DATE_STARTS, numerals=True)
-#: the month words no other month word contains ("jan", "mars" → "mar", ...): a text holds a month
-#: word (`_MONTH`) exactly when it holds one of these
-_MONTH_STEMS = tuple(m for m in MONTHS if not any(o != m and o in m for o in MONTHS))
-_FULL_MONTHS = tuple(_FULL_MONTH.split("|"))
-_FULL_MONTH_WORDS, _MONTH_WORDS = frozenset(_FULL_MONTHS), frozenset(MONTHS)
+
+
+def _word_slot(words: Iterable[str]) -> int:
+    """The slot under which `_index` files the tokens that are one of `words`: a start set with a
+    pattern that is never tried. ``slot in w.starts`` then tells by one dict look-up whether one of
+    the words was a token when the text was indexed; a pattern whose every match has one of them
+    as a whole token needs no attempt without (blanking only takes tokens away, and a blank that
+    splits a word indexes anew)."""
+    return _Anchored(r"(?!)", words).slot
+
+
+#: a month's name or abbreviation (`_MONTH`), its full name (`_FULL_MONTH`), a season (`_SEASONS`):
+#: in a date, a month or a season each is a whole token
+_MONTH_SLOT = _word_slot(MONTHS)
+_FULL_MONTH_SLOT = _word_slot(_FULL_MONTH.split("|"))
+_SEASON_SLOT = _word_slot(_SEASONS)
+#: the words of `_RANGE_SEP` that are no dash: "till", "t.o.m." ("t", "to", "tom"); every range
+#: `_RX_RANGE` finds has one of these as a token, or a dash
+_RANGE_SEP_SLOT = _word_slot({"till", "t", "to", "tom"})
 _RX_NAMED_LOV = _g(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
 
 
@@ -971,12 +990,10 @@ def _extract_windows(w: _Work) -> None:
     """The windows written with dates or years: a period from signing, a range, a school year, years."""
     s, today = w.s, w.today
     w.digits = digits = _has_digit(s)
-    if w.pieces is None:
-        w.full_month = _contains_any(s, _FULL_MONTHS)
-        w.dated = dated = digits or w.full_month or _contains_any(s, _MONTH_STEMS)
-    else:  # (a month word in a date is a whole word, so a piece: a cheaper test)
-        w.full_month = not _FULL_MONTH_WORDS.isdisjoint(w.pieces)
-        w.dated = dated = digits or w.full_month or not _MONTH_WORDS.isdisjoint(w.pieces)
+    # (a month word in a date is a whole token: `_word_slot`; `w.starts` is the index of `s` here)
+    starts = w.starts
+    w.full_month = full_month = _FULL_MONTH_SLOT in starts
+    w.dated = dated = digits or full_month or _MONTH_SLOT in starts
     # (blanking only takes away: what is missing now stays missing)
     # Signing-anchored validity: "under två (2) år framåt från det att de tecknas".
     m = _RX_DURATION.search(s)
@@ -990,9 +1007,14 @@ def _extract_windows(w: _Work) -> None:
     if _RX_SIGNING_START.search(w.s):
         w.signing_start = True
     # Explicit ranges: "2022-03-01 – 2022-05-31", "mars 2022 – maj 2022", "från 1 oktober 2025 t.o.m. feb 2026".
-    for rx in (_RX_RANGE, _RX_MELLAN) if dated else ():
+    # (a range has a dash or a word of `_RANGE_SEP_SLOT` between its dates; what is found while a
+    # window is read is not used: no attempt then)
+    ranges = (_RX_RANGE, _RX_MELLAN) if _RANGE_SEP_SLOT in starts or "-" in s or "–" in s else (_RX_MELLAN,)
+    for rx in ranges if dated else ():
+        if w.window is not None:
+            break
         m = rx.search(w.s, w.starts)
-        if m and w.window is None:
+        if m:
             a, b = _date_expr(m, "1"), _date_expr(m, "2")
             if a and b:
                 win = _resolve_range(a, b, today)
@@ -1032,8 +1054,8 @@ def _extract_named_windows(w: _Work) -> None:
             if span:
                 w.window = Window(start=span[0], end=span[1])
                 w.blank(m)
-    # (a season is a whole word: without one among the pieces, "under" and "i" need no attempt)
-    if w.window is None and (w.pieces is None or not _SEASON_WORDS.isdisjoint(w.pieces)):
+    # (a season is a whole token, `_word_slot`: without one, "under" and "i" need no attempt)
+    if w.window is None and _SEASON_SLOT in w.starts:
         m = _RX_SEASON.search(w.s, w.starts)
         if m and (m.group("under") or m.group("y")):
             w.window = _season(m.group("s"), int(m.group("y")) if m.group("y") else None, today)
