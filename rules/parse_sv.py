@@ -418,7 +418,7 @@ class _Work:
     starts: _Index  # where `_Anchored` patterns may start, see `_index`
     digits: bool  # the text had a digit before the dates were read
     full_month: bool  # ... a month's full name
-    dated: bool  # ... a digit or a month's name or abbreviation
+    dated: bool  # ... a year or a month's name or abbreviation
     marked: str  # `s` as the kind markers read it (after the dates), and its index
     marked_starts: _Index
     average: bool  # "i snitt"
@@ -947,33 +947,40 @@ _RX_START_ONLY = _Anchored(
     {"fran", "fr", "fro", "from", "med"},
 )
 _RX_ANY_DATE = _Anchored(_w(_DATE), _DATE_STARTS, numerals=True)
+_LOVS = ("host", "sport", "pask", "jul", "sommar", "vinter", "lasl")
+_RX_NAMED_LOV = _g(_w(rf"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:{'|'.join(_LOVS)})lovet)"))
 
 
-def _word_slot(words: Iterable[str]) -> int:
-    """The slot under which `_index` files the tokens that are one of `words`: a start set with a
-    pattern that is never tried. ``slot in w.starts`` then tells by one dict look-up whether one of
-    the words was a token when the text was indexed; a pattern whose every match has one of them
-    as a whole token needs no attempt without (blanking only takes tokens away, and a blank that
-    splits a word indexes anew)."""
-    return _Anchored(r"(?!)", words).slot
+def _word_slot(words: Iterable[str], prefixes: tuple[str, ...] = ()) -> int:
+    """The slot under which `_index` files the tokens that are one of `words` or begin with one of
+    `prefixes`: a start set with a pattern that is never tried. ``slot in w.starts`` then tells by
+    one dict look-up whether such a token was in the text when it was indexed; a pattern whose
+    every match has one as a whole token (a run of word characters with none on either side)
+    needs no attempt without (blanking only takes tokens away, and a blank that splits a word
+    indexes anew)."""
+    return _Anchored(r"(?!)", words, prefixes=prefixes).slot
 
 
-#: a month's name or abbreviation (`_MONTH`), its full name (`_FULL_MONTH`), a season (`_SEASONS`):
-#: in a date, a month or a season each is a whole token
-_MONTH_SLOT = _word_slot(MONTHS)
+#: a month's full name (`_FULL_MONTH`), a season (`_SEASONS`), a year (`_YEAR`: a token that begins
+#: with "19" or "20"), a week ("vecka 44", "v44", as `_RX_WEEK` starts), a named lov (`_RX_NAMED_LOV`):
+#: each is a whole token in what the patterns find
 _FULL_MONTH_SLOT = _word_slot(_FULL_MONTH.split("|"))
 _SEASON_SLOT = _word_slot(_SEASONS)
+_YEAR_SLOT = _word_slot((), ("19", "20"))
+_WEEK_SLOT = _word_slot(_RX_WEEK.starts - {"under", "i"}, _RX_WEEK.prefixes)
+_LOV_SLOT = _word_slot(f"{lov}lovet" for lov in _LOVS)
+#: a year or a month's name or abbreviation: every date (`_DATE`) has one as a token (in "den 5 maj",
+#: "maj 2026", "2026-05-05", "år 2026"), so a text without one holds no date
+_DATE_SLOT = _word_slot(MONTHS, ("19", "20"))
 #: the words of `_RANGE_SEP` that are no dash: "till", "t.o.m." ("t", "to", "tom"); every range
 #: `_RX_RANGE` finds has one of these as a token, or a dash
 _RANGE_SEP_SLOT = _word_slot({"till", "t", "to", "tom"})
-_RX_NAMED_LOV = _g(_w(r"(?:under|pa|infor|efter|i)\s+(?P<lov>(?:host|sport|pask|jul|sommar|vinter|lasl)lovet)"))
 
 
 _hints: tuple[str, ...]  # (the gate words set below each table of patterns)
 for _rx, _hints in (
     (_RX_SCHOOL_YEAR, ("lasar",)), (_RX_UNDER_MONTH, ("under",)),
-    (_RX_DURATION, ("teckna", "signer")), (_RX_SIGNING_START, ("galla",)),
-    (_RX_NAMED_LOV, ("lovet",)),
+    (_RX_SIGNING_START, ("galla",)),
 ):
     _rx.hints = _hints
 
@@ -989,23 +996,26 @@ def _extract_dates(w: _Work) -> None:
 def _extract_windows(w: _Work) -> None:
     """The windows written with dates or years: a period from signing, a range, a school year, years."""
     s, today = w.s, w.today
-    w.digits = digits = _has_digit(s)
-    # (a month word in a date is a whole token: `_word_slot`; `w.starts` is the index of `s` here)
+    w.digits = _has_digit(s)
+    # (`_word_slot`: `w.starts` is the index of `s` here)
     starts = w.starts
-    w.full_month = full_month = _FULL_MONTH_SLOT in starts
-    w.dated = dated = digits or full_month or _MONTH_SLOT in starts
+    w.full_month = _FULL_MONTH_SLOT in starts
+    w.dated = dated = _DATE_SLOT in starts
+    years = _YEAR_SLOT in starts
     # (blanking only takes away: what is missing now stays missing)
-    # Signing-anchored validity: "under två (2) år framåt från det att de tecknas".
-    m = _RX_DURATION.search(s)
-    if m:
-        n = number_value(m.group("n"))
-        if n and n < 20:
-            months = n * 12 if m.group("u") == "ar" else n
-            end = _add_months(today, months) - dt.timedelta(days=1)
-            w.window = Window(start=today, end=end)
-            w.blank(m)
-    if _RX_SIGNING_START.search(w.s):
-        w.signing_start = True
+    # Signing-anchored validity: "under två (2) år framåt från det att de tecknas". (It, and a start
+    # at signing, "börjar gälla när ... tecknat", name the signing: "teckna" or "signer" is in both.)
+    if "teckna" in s or "signer" in s:
+        m = _RX_DURATION.search(s)
+        if m:
+            n = number_value(m.group("n"))
+            if n and n < 20:
+                months = n * 12 if m.group("u") == "ar" else n
+                end = _add_months(today, months) - dt.timedelta(days=1)
+                w.window = Window(start=today, end=end)
+                w.blank(m)
+        if _RX_SIGNING_START.search(w.s):
+            w.signing_start = True
     # Explicit ranges: "2022-03-01 – 2022-05-31", "mars 2022 – maj 2022", "från 1 oktober 2025 t.o.m. feb 2026".
     # (a range has a dash or a word of `_RANGE_SEP_SLOT` between its dates; what is found while a
     # window is read is not used: no attempt then)
@@ -1021,7 +1031,7 @@ def _extract_windows(w: _Work) -> None:
                 if win:
                     w.window = win
                     w.blank(m)
-    if w.window is None and digits:
+    if w.window is None and years:
         m = _RX_SCHOOL_YEAR.search(w.s)
         if m:
             y1 = int(m.group("y1"))
@@ -1029,14 +1039,14 @@ def _extract_windows(w: _Work) -> None:
             if y2 == y1 + 1:
                 w.window = Window(start=dt.date(y1, 7, 1), end=dt.date(y2, 6, 30))
                 w.blank(m)
-    if w.window is None and digits:
+    if w.window is None and years:
         m = _RX_YEARS_AND.search(w.s, w.starts)
         if m:
             y1, y2 = int(m.group("y1")), int(m.group("y2"))
             if y1 <= y2:
                 w.window = Window(start=dt.date(y1, 1, 1), end=dt.date(y2, 12, 31))
                 w.blank(m)
-    if w.window is None and digits:
+    if w.window is None and years:
         m = _RX_UNDER_YEAR.search(w.s, w.starts)
         if m:
             y = int(m.group("y"))
@@ -1060,7 +1070,7 @@ def _extract_named_windows(w: _Work) -> None:
         if m and (m.group("under") or m.group("y")):
             w.window = _season(m.group("s"), int(m.group("y")) if m.group("y") else None, today)
             w.blank(m)
-    if w.window is None and digits:
+    if w.window is None and digits and _WEEK_SLOT in w.starts:
         m = _RX_WEEK.search(w.s, w.starts)
         if m:
             year = int(m.group("y")) if m.group("y") else None
@@ -1072,7 +1082,7 @@ def _extract_named_windows(w: _Work) -> None:
             if win:
                 w.window = win
                 w.blank(m)
-    m = _RX_NAMED_LOV.search(w.s)
+    m = _RX_NAMED_LOV.search(w.s) if _LOV_SLOT in w.starts else None
     if m:
         lov = m.group("lov")
         w.lov = {"hostlovet": "höstlov", "sportlovet": "sportlov", "pasklovet": "påsklov", "jullovet": "jullov",
