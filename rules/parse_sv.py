@@ -1745,7 +1745,41 @@ def _is_event(s: str, starts: _Index) -> bool:
     return _RX_EVENT.search(s, starts) is not None
 
 
-def _is_vague(s: str) -> bool:
+#: `_RX_VAGUE`'s hints of letters only; the others are "ett par" and "nagon gang" (`_is_vague`)
+_VAGUE_WORD_HINTS = tuple(h for h in _RX_VAGUE.hints if h.isalpha())
+if sorted(set(_RX_VAGUE.hints) - set(_VAGUE_WORD_HINTS)) != ["ett par", "nagon gang"]:  # (written out in `_is_vague`)
+    raise AssertionError("_is_vague: a hint of _RX_VAGUE that is not letters")
+#: pieces (`_pieces`) seen that hold none of `_VAGUE_WORD_HINTS` (a per-word memo, of the words
+#: that say no; it starts over at 4096)
+_NO_VAGUE_HINT: set[str] = set()
+
+
+def _vague_hint(pieces: list[str]) -> bool:
+    """Whether one of `pieces` holds one of `_VAGUE_WORD_HINTS`."""
+    known = _NO_VAGUE_HINT
+    if known.issuperset(pieces):  # (one C-level loop of set look-ups, the pieces' hashes cached)
+        return False
+    for piece in pieces:
+        if piece not in known:
+            if _contains_any(piece, _VAGUE_WORD_HINTS):
+                return True
+            if len(known) >= 4096:
+                known.clear()
+            known.add(piece)
+    return False
+
+
+def _is_vague(s: str, pieces: list[str] | None) -> bool:
+    """Whether `s` has a vague marker; `pieces` is `_pieces_of` the text `s` was blanked from, or None.
+
+    `_RX_VAGUE`'s gate, by pieces: twenty-two substring scans of the whole text cost several
+    times one set look-up per piece (their hashes are cached: `_index` looked them up). A hint
+    of letters that `s` holds lies in one run of word characters of the text `s` was blanked
+    from (blanking only writes spaces), so in one of its pieces; the two hints with a space
+    are looked for in `s` itself.
+    """
+    if pieces is not None and not _vague_hint(pieces) and "ett par" not in s and "nagon gang" not in s:
+        return False
     return _RX_VAGUE.search(s) is not None
 
 
@@ -1865,11 +1899,16 @@ def _parse_batch(texts: list[str], todays: list[dt.date]) -> list[Rule]:
         _extract_deadlines(w)
     # the kind markers are read in the text as it is now, each only when the kind depends on it
     for w in ws:
-        w.marked, w.marked_starts = w.s, w.starts
-        averages = list(_RX_AVERAGE.finditer(w.s))
-        for m in averages:
-            w.blank(m)
-        w.average = bool(averages)
+        s = w.marked = w.s
+        w.marked_starts = w.starts
+        # (`_RX_AVERAGE`'s gate inline: most sentences have neither hint)
+        if "snitt" in s or "medel" in s:
+            averages = list(_RX_AVERAGE.finditer(s))
+            for m in averages:
+                w.blank(m)
+            w.average = bool(averages)
+        else:
+            w.average = False
     for w in ws:
         if w.digits:  # (blanking only takes away digits)
             _blank_noise(w)
@@ -1891,11 +1930,15 @@ def _rule(w: _Work) -> Rule:
     """The rule the passes read: the kind, and what that kind keeps."""
     count, period_hit, per = w.count, w.period_hit, w.per
     quota: Quota | None = count.quota if count else None
-    vague = False
+    # vague markers: the priciest test (twenty substring scans), read only where the kind depends on
+    # it: a frequency word's quota, else a rule that is neither conditional nor an event (None: not read)
+    vague: bool | None = False
     if quota is None:
-        vague = _is_vague(w.marked)
-        if period_hit and period_hit.implies_once and not vague:
-            quota = new_quota(period_hit.implied, period_hit.implied)
+        vague = None
+        if period_hit and period_hit.implies_once:
+            vague = _is_vague(w.marked, w.pieces)
+            if not vague:
+                quota = new_quota(period_hit.implied, period_hit.implied)
     period = period_hit.period if period_hit and quota else None
     average = w.average
 
@@ -1905,7 +1948,7 @@ def _rule(w: _Work) -> Rule:
         kind = _EVENT
     elif quota is not None:
         kind = _QUOTA
-    elif vague:
+    elif vague if vague is not None else _is_vague(w.marked, w.pieces):
         kind = _VAGUE
     else:
         kind = _UNTIMED
