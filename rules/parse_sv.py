@@ -414,7 +414,7 @@ class _Work:
     responsible: list[str]  # the trailing marker's parties, else the subject's
     f: str  # folded, for names
     s: str  # folded and typo-corrected; recognised spans get blanked
-    pieces: list[str] | None  # `_pieces_of` the first `s` (None: beyond ASCII)
+    pieces: list[str] | None  # `_pieces_of` the first `s` (None: beyond ASCII); `_is_vague` reads it for `marked`
     starts: _Index  # where `_Anchored` patterns may start, see `_index`
     digits: bool  # the text had a digit before the dates were read
     full_month: bool  # ... a month's full name
