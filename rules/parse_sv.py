@@ -116,6 +116,40 @@ class _Gated:
         return (self.rx_ascii if s.isascii() else self.rx).finditer(s) if self._may(s) else iter(())
 
 
+class _PieceGate:
+    """Whether some piece (`_pieces`) of a text holds one of `hints` (letters only).
+
+    A hint of letters that a text holds lies in one run of word characters, so in one piece;
+    and in one piece of every text it was blanked from (blanking only writes spaces): the
+    pieces of the first text (`_Work.pieces`) serve for the later ones. The pieces seen that
+    hold no hint are kept (a per-word memo of the words that say no; it starts over at 4096),
+    so a text of known words is told by one C-level ``issuperset`` (the pieces' hashes are
+    cached: `_index` looked them up), where a substring scan of the whole text per hint costs
+    several times that.
+    """
+
+    __slots__ = ("clean", "hints")
+
+    def __init__(self, hints: tuple[str, ...]) -> None:
+        if not all(h.isalpha() for h in hints):
+            raise ValueError(f"_PieceGate: a hint that is not letters in {hints}")
+        self.hints = hints
+        self.clean: set[str] = set()
+
+    def held(self, pieces: list[str]) -> bool:
+        clean = self.clean
+        if clean.issuperset(pieces):
+            return False
+        for piece in pieces:
+            if piece not in clean:
+                if _contains_any(piece, self.hints):
+                    return True
+                if len(clean) >= 4096:
+                    clean.clear()
+                clean.add(piece)
+        return False
+
+
 #: for each `_Anchored` pattern (by its ``slot``) that may start somewhere, the positions where
 #: it may, ascending (a pattern that may start nowhere has no entry)
 _Index = dict[int, list[int]]
@@ -1267,6 +1301,8 @@ for _rx, _hints in (
 ):
     _rx.hints = _hints
 
+#: "helg", "kvall" and "dag": every hint of `_RX_HELG` and `_RX_WEEKDAY` holds one
+_DAY_PIECES = _PieceGate(("helg", "kvall", "dag"))
 _NON_DIGITS = _c(r"\D")
 _WEEKDAY_NAME = _c("|".join(WEEKDAYS))
 
@@ -1314,17 +1350,19 @@ def _extract_period(w: _Work) -> _PeriodHit | None:
     if m:
         w.blank(m)
         return _PeriodHit(new_period(FREQ_ADVERBS[m.group("a")]), implies_once=True)
-    m = _RX_HELG.search(s)
-    if m:
-        w.blank(m)
-        unit = _WEEK if m.group("x") == "helg" else _DAY
-        return _PeriodHit(new_period(unit), implies_once=True)
-    m = _RX_WEEKDAY.search(s)
-    if m and (m.group("v") in ("varje", "var", "varannan") or m.group("pl") in ("ar", "arna")):
-        w.blank(m)
-        days = 1 + len(_WEEKDAY_NAME.findall(m.group("more") or ""))
-        period = new_period(_WEEK, 2 if m.group("v") == "varannan" else 1)
-        return _PeriodHit(period, implies_once=True, implied=days)  # "varje fredag och lördag": 2 a week
+    # a match of `_RX_HELG` or `_RX_WEEKDAY` holds one of their hints: few sentences have any
+    if w.pieces is None or _DAY_PIECES.held(w.pieces):
+        m = _RX_HELG.search(s)
+        if m:
+            w.blank(m)
+            unit = _WEEK if m.group("x") == "helg" else _DAY
+            return _PeriodHit(new_period(unit), implies_once=True)
+        m = _RX_WEEKDAY.search(s)
+        if m and (m.group("v") in ("varje", "var", "varannan") or m.group("pl") in ("ar", "arna")):
+            w.blank(m)
+            days = 1 + len(_WEEKDAY_NAME.findall(m.group("more") or ""))
+            period = new_period(_WEEK, 2 if m.group("v") == "varannan" else 1)
+            return _PeriodHit(period, implies_once=True, implied=days)  # "varje fredag och lördag": 2 a week
     m = _RX_UNDER_UNIT.search(s, w.starts)
     if m:
         w.blank(m)
@@ -1749,39 +1787,19 @@ def _is_event(s: str, starts: _Index) -> bool:
 _VAGUE_WORD_HINTS = tuple(h for h in _RX_VAGUE.hints if h.isalpha())
 if sorted(set(_RX_VAGUE.hints) - set(_VAGUE_WORD_HINTS)) != ["ett par", "nagon gang", "tat kontakt"]:  # (written out in `_is_vague`)
     raise AssertionError("_is_vague: a hint of _RX_VAGUE that is not letters")
-#: pieces (`_pieces`) seen that hold none of `_VAGUE_WORD_HINTS` (a per-word memo, of the words
-#: that say no; it starts over at 4096)
-_NO_VAGUE_HINT: set[str] = set()
-
-
-def _vague_hint(pieces: list[str]) -> bool:
-    """Whether one of `pieces` holds one of `_VAGUE_WORD_HINTS`."""
-    known = _NO_VAGUE_HINT
-    if known.issuperset(pieces):  # (one C-level loop of set look-ups, the pieces' hashes cached)
-        return False
-    for piece in pieces:
-        if piece not in known:
-            if _contains_any(piece, _VAGUE_WORD_HINTS):
-                return True
-            if len(known) >= 4096:
-                known.clear()
-            known.add(piece)
-    return False
+_VAGUE_PIECES = _PieceGate(_VAGUE_WORD_HINTS)
 
 
 def _is_vague(s: str, pieces: list[str] | None) -> bool:
     """Whether `s` has a vague marker; `pieces` is `_pieces_of` the text `s` was blanked from, or None.
 
-    `_RX_VAGUE`'s gate, by pieces: twenty-odd substring scans of the whole text cost several
-    times one set look-up per piece (their hashes are cached: `_index` looked them up). A hint
-    of letters that `s` holds lies in one run of word characters of the text `s` was blanked
-    from (blanking only writes spaces), so in one of its pieces; the three hints with a space
-    are looked for in `s` itself. ("tat kontakt" and "tata" are hints, not "tat": "resultat" and
+    `_RX_VAGUE`'s gate, by pieces (`_PieceGate`: twenty-odd substring scans of the whole text
+    cost several times its look-ups); the three hints with a space are looked for in `s` itself. ("tat kontakt" and "tata" are hints, not "tat": "resultat" and
     "stationen" hold that, and a miss of the gate costs a scan by the pattern.)
     """
     if (
         pieces is not None
-        and not _vague_hint(pieces)
+        and not _VAGUE_PIECES.held(pieces)
         and "ett par" not in s
         and "nagon gang" not in s
         and "tat kontakt" not in s
