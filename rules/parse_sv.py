@@ -1487,7 +1487,6 @@ _PERSON_NOUNS = {
     "aktorer", "myndigheter", "organisationer", "fokusomraden", "omraden", "malgrupper", "ar",
 }
 _ARTICLES = {"en", "ett"}
-_CLAUSE_STOP = _c(r"[.;:!?]")
 
 @dataclass(slots=True)
 class _CountHit:
