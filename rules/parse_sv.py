@@ -1793,8 +1793,9 @@ def _is_vague(s: str, pieces: list[str] | None) -> bool:
     """Whether `s` has a vague marker; `pieces` is `_pieces_of` the text `s` was blanked from, or None.
 
     `_RX_VAGUE`'s gate, by pieces (`_PieceGate`: twenty-odd substring scans of the whole text
-    cost several times its look-ups); the three hints with a space are looked for in `s` itself. ("tat kontakt" and "tata" are hints, not "tat": "resultat" and
-    "stationen" hold that, and a miss of the gate costs a scan by the pattern.)
+    cost several times its look-ups); the three hints with a space are looked for in `s` itself.
+    ("tat kontakt" and "tata" are hints, not "tat": "resultat" and "stationen" hold that, and a
+    miss of the gate costs a scan by the pattern.)
     """
     if (
         pieces is not None
